@@ -1,0 +1,384 @@
+"""The `newsletter` command: each command builds `Settings`, calls one core function, prints.
+
+Exit codes: 0 ok, 1 a run failed, 2 bad usage, configuration or input. Results go to standard
+output; logs and progress go to standard error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import sys
+import functools
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from newsletter import pipeline
+from newsletter.config import Settings, load_settings
+from newsletter.delivery import make_transport
+from newsletter.errors import ConfigError, InputError, NewsletterError
+from newsletter.locking import send_lock
+from newsletter.models import Source, Subscriber
+from newsletter.render import Renderer
+from newsletter.store import Store
+from newsletter.subscribers import load_subscribers
+
+app = typer.Typer(
+    help="Today's research papers, ranked for each subscriber, as an email digest.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+subscribers_app = typer.Typer(help="Read and check the subscribers file.", no_args_is_help=True)
+app.add_typer(subscribers_app, name="subscribers")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+_debug = False
+
+def _errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn the program's errors into a message and an exit code (2: config/input, 1: run)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except (ConfigError, InputError) as exc:
+            _report(exc)
+            raise typer.Exit(2) from None
+        except NewsletterError as exc:
+            _report(exc)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+DateOption = Annotated[
+    dt.datetime | None,
+    typer.Option("--date", formats=["%Y-%m-%d"], help="Listing day YYYY-MM-DD."),
+]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
+        force=True,
+    )
+
+
+def _subscribers(settings: Settings) -> tuple[Subscriber, ...]:
+    return load_subscribers(settings.subscribers)
+
+
+def _find(subscribers: Sequence[Subscriber], email: str, settings: Settings) -> Subscriber:
+    for subscriber in subscribers:
+        if subscriber.key == email.strip().lower():
+            return subscriber
+    raise InputError(f"{settings.subscribers}: no subscriber {email}")
+
+
+def _day(store: Store, given: dt.datetime | None) -> dt.date:
+    if given is not None:
+        return given.date()
+    latest = store.latest_listing_day()
+    if latest is None:
+        raise InputError(f"{store.path}: no papers stored yet; run `newsletter fetch` first")
+    return latest
+
+
+# --- fetch -----------------------------------------------------------------------------------
+
+
+@app.command()
+@_errors
+def fetch(
+    source: Annotated[str, typer.Option("--source", help="hf, arxiv or all.")] = "all",
+    date: DateOption = None,
+    file: Annotated[
+        list[Path] | None,
+        typer.Option("--file", help="Import a recorded response instead of the network."),
+    ] = None,
+) -> None:
+    """Store new papers from the sources (or from recorded files)."""
+    settings = load_settings()
+    subscribers = _subscribers(settings) if settings.subscribers.exists() or not file else ()
+    wanted = _sources(source, subscribers)
+    with Store.open(settings.db) as store:
+        if file:
+            reports = pipeline.import_files(store, file, date.date() if date else None,
+                                            pipeline.utc_now)
+        else:
+            day = date.date() if date else pipeline.utc_now().date()
+            categories = sorted({c for s in subscribers for c in s.profile.arxiv_categories})
+            reports = pipeline.fetch_sources(store, settings, wanted, day, categories,
+                                             pipeline.utc_now)
+    for report in reports:
+        out.print(_fetch_line(report))
+    if any(report.error for report in reports):
+        raise typer.Exit(1)
+
+
+def _sources(name: str, subscribers: Sequence[Subscriber]) -> list[Source]:
+    if name == "all":
+        used = {s for sub in subscribers for s in sub.sources} or {Source.HF}
+        return sorted(used)
+    try:
+        return [Source(name)]
+    except ValueError:
+        raise typer.BadParameter(f"{name!r} is not one of hf, arxiv, all",
+                                 param_hint="--source") from None
+
+
+def _fetch_line(report: pipeline.FetchReport) -> str:
+    day = report.listed_on.isoformat() if report.listed_on else "?"
+    if report.error:
+        return f"{report.label} {day}: FAILED: {report.error}"
+    c = report.counts
+    line = f"{report.label} {day}: {c.new} new, {c.updated} updated, {len(report.skipped)} skipped"
+    if report.empty_day:
+        line += " (no papers listed that day)"
+    for why in report.skipped[:5]:
+        line += f"\n  skipped {why}"
+    return line
+
+
+# --- preview -----------------------------------------------------------------------------------
+
+
+@app.command()
+@_errors
+def preview(
+    email: Annotated[str, typer.Argument(help="The subscriber's address.")],
+    date: DateOption = None,
+    lookback: Annotated[int | None, typer.Option(min=1, max=366, help="Days ending on --date.")]
+    = None,
+    max_papers: Annotated[int | None, typer.Option("--max", min=1, max=100)] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write digest.html/.txt/.eml.")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON.")] = False,
+    explain: Annotated[bool, typer.Option(help="With --json: also the papers left out.")]
+    = False,
+) -> None:
+    """Render exactly what `send` would send; send nothing, mark nothing."""
+    settings = load_settings()
+    subscriber = _find(_subscribers(settings), email, settings)
+    renderer = Renderer(settings.templates)
+    with Store.open_readonly(settings.db) as store:
+        day = _day(store, date)
+        result = pipeline.preview(store, settings, renderer, subscriber, day, pipeline.utc_now(),
+                                  lookback=lookback, max_papers=max_papers, explain=explain)
+    if out_dir is not None:
+        _write_preview(result, out_dir)
+    if as_json:
+        print(json.dumps(_preview_json(result, explain), ensure_ascii=False, indent=2))
+    elif out_dir is None:
+        out.print(f"Subject: {result.rendered.subject}\n", markup=False)
+        out.print(result.rendered.text, markup=False)
+
+
+def _preview_json(result: pipeline.Preview, explain: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "subscriber": result.digest.subscriber.email,
+        "subject": result.rendered.subject,
+        "papers": [
+            {"id": r.paper.id, "title": r.paper.title, "score": round(r.score, 4),
+             "reasons": list(r.reasons)}
+            for r in result.digest.papers
+        ],
+    }
+    if explain:
+        data["excluded"] = [{"id": e.paper.id, "title": e.paper.title, "reason": e.reason}
+                            for e in result.excluded]
+    return data
+
+
+def _write_preview(result: pipeline.Preview, folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "digest.html").write_text(result.rendered.html, encoding="utf-8")
+        (folder / "digest.txt").write_text(result.rendered.text, encoding="utf-8")
+        (folder / "digest.eml").write_bytes(bytes(result.message))
+    except OSError as exc:
+        raise InputError(f"--out {folder}: {exc}") from None
+    err.print(f"wrote {folder}/digest.html, digest.txt, digest.eml")
+
+
+# --- send ----------------------------------------------------------------------------------------
+
+
+@app.command()
+@_errors
+def send(
+    date: DateOption = None,
+    only: Annotated[str | None, typer.Option(help="Send only to this subscriber.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Render and report; send and mark nothing.")]
+    = False,
+) -> None:
+    """Run the digests of a listing day now (default: the latest listing day)."""
+    settings = load_settings()
+    report = run_send(settings, date.date() if date else None, only, dry_run)
+    _print_report(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def run_send(
+    settings: Settings, day: dt.date | None, only: str | None, dry_run: bool
+) -> pipeline.RunReport:
+    """Validate everything, take the send lock, and send; shared by `send` and `demo`."""
+    subscribers = _subscribers(settings)
+    if only is not None:
+        subscribers = (_find(subscribers, only, settings),)
+    renderer = Renderer(settings.templates)
+    renderer.self_test()
+    transport = make_transport(settings)
+    with Store.open(settings.db) as store, send_lock(settings.db):
+        runner = pipeline.Runner(settings, store, renderer, transport)
+        with _progress(len(subscribers)):
+            return asyncio.run(pipeline.send_day(runner, subscribers, _day(store, day),
+                                                 dry_run=dry_run))
+
+
+@contextmanager
+def _progress(total: int) -> Any:
+    with err.status(f"Sending {total} digest{'s' if total != 1 else ''}…"):
+        yield
+
+
+def _print_report(report: pipeline.RunReport) -> None:
+    out.print(f"Digests of {report.day.isoformat()} via {report.transport}:", markup=False)
+    for result in report.results:
+        papers = f"{result.papers} paper{'s' if result.papers != 1 else ''}"
+        line = f"  {result.email}: {result.status.value}"
+        if result.status in (pipeline.Status.SENT, pipeline.Status.WOULD_SEND):
+            line += f" {papers}"
+        if result.detail:
+            line += f" ({result.detail})" if result.status is not pipeline.Status.SENT \
+                else f" → {result.detail}"
+        out.print(line, markup=False)
+
+
+# --- history ---------------------------------------------------------------------------------------
+
+
+@app.command()
+@_errors
+def history(
+    email: Annotated[str | None, typer.Argument(help="Only this subscriber.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 30,
+) -> None:
+    """What was sent, when, and what failed and why."""
+    settings = load_settings()
+    with Store.open_readonly(settings.db) as store:
+        rows = store.history(email.lower() if email else None, limit)
+        table = Table("digest day", "subscriber", "state", "tries", "papers", "last reply")
+        for row in rows:
+            count = len(store.digest_papers(row.id))
+            reply = row.last_reply if row.state != "empty" else "nothing matched that day"
+            table.add_row(row.digest_date.isoformat(), row.subscriber, row.state.value,
+                          str(row.attempts), str(count), reply)
+        fetches = store.fetch_outcomes(rows[0].digest_date) if rows else []
+    out.print(table)
+    for source, status, detail in fetches:
+        out.print(f"fetch {source}: {status}{': ' + detail if detail else ''}", markup=False)
+    if not rows:
+        out.print("no digests yet", markup=False)
+
+
+# --- subscribers ---------------------------------------------------------------------------------
+
+
+@subscribers_app.command("validate")
+@_errors
+def subscribers_validate() -> None:
+    """Check the subscribers file; print every problem with file:line:column."""
+    settings = load_settings()
+    count = len(_subscribers(settings))
+    out.print(f"{settings.subscribers}: ok, {count} subscriber{'s' if count != 1 else ''}",
+              markup=False)
+
+
+@subscribers_app.command("list")
+@_errors
+def subscribers_list() -> None:
+    """A table of the subscribers."""
+    settings = load_settings()
+    table = Table("email", "name", "topics", "frequency", "time")
+    for s in _subscribers(settings):
+        table.add_row(s.email, s.name or "", ", ".join(t.phrase for t in s.profile.topics),
+                      s.frequency.value, f"{s.send_at:%H:%M} {s.timezone}")
+    out.print(table)
+
+
+@subscribers_app.command("path")
+@_errors
+def subscribers_path() -> None:
+    """Print the subscribers file in use."""
+    out.print(str(load_settings().subscribers.resolve()), markup=False)
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+
+@app.command()
+@_errors
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files.")]
+    = Path("newsletter-demo"),
+) -> None:
+    """Run the whole daily job offline on bundled sample data, into a local Maildir outbox."""
+    sample = files("newsletter") / "sample"
+    settings = load_settings(
+        db=folder / "newsletter.db", outbox=folder / "outbox",
+        subscribers=Path(str(sample / "subscribers.example.yaml")), smtp_host=None,
+    )
+    _subscribers(settings)
+    papers = Path(str(sample / "2025-08-29.json"))
+    with Store.open(settings.db) as store:
+        for report in pipeline.import_files(store, [papers], None, pipeline.utc_now):
+            out.print(_fetch_line(report).replace(str(papers), "sample Hugging Face day"),
+                      markup=False)
+    report = run_send(settings, None, None, dry_run=False)
+    _print_report(report)
+    out.print(f"\nOpen the digests with any mail client that reads Maildir, or look at "
+              f"{settings.outbox}/new/*.eml. Run again: nothing new is sent.", markup=False)
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (callable from tests)."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="newsletter")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return 0
+
+
+def _report(exc: Exception) -> None:
+    if _debug:
+        err.print_exception()
+    err.print(f"error: {exc}", markup=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Building the MIME message and handing it to a transport: an SMTP relay or a Maildir outbox.
+
+The only importer of aiosmtplib. Every SMTP reply is classified into an `Outcome` so that the
+pipeline can decide what the ledger records; credentials and TLS problems raise
+`TransportConfigError`, which stops the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import os
+import socket
+import ssl
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, getaddresses
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+import aiosmtplib
+
+from newsletter.config import Settings, SmtpSecurity
+from newsletter.errors import ConfigError, RunError
+from newsletter.models import Subscriber
+from newsletter.render import RenderedDigest, clean_line
+
+
+class Outcome(StrEnum):
+    """What a delivery attempt means for the ledger."""
+
+    SENT = "sent"  # 250: delivered to the relay (or safely written to the outbox)
+    TEMPORARY = "temporary"  # 4xx: try again later
+    PERMANENT = "permanent"  # 5xx: this recipient fails for good (a bounce)
+    RELAY_DOWN = "relay_down"  # no usable connection: defer the run, count nothing
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outcome: Outcome
+    reply: str
+    location: str = ""  # where the message went (the outbox file), for the CLI to print
+
+
+class TransportConfigError(RunError):
+    """Authentication or TLS failed: retrying would not help; a setting must be fixed."""
+
+
+class Transport(Protocol):
+    """Where messages go. Implementations: `SmtpTransport`, `MaildirTransport`."""
+
+    description: str
+
+    async def __aenter__(self) -> Transport: ...
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def send(self, message: EmailMessage) -> SendResult: ...
+
+
+def make_message_id(subscriber: Subscriber, day: dt.date, from_address: str) -> str:
+    """A Message-ID fixed at planning time, so a re-sent digest carries the same one."""
+    domain = sender_address(from_address).domain or "localhost"
+    token = hashlib.sha256(f"{subscriber.key}|{day.isoformat()}".encode()).hexdigest()[:16]
+    nonce = os.urandom(4).hex()
+    return f"<digest.{day:%Y%m%d}.{token}.{nonce}@{domain}>"
+
+
+def sender_address(from_address: str) -> Address:
+    """Parse `NEWSLETTER_FROM` ("Name <addr>" or "addr"), refusing anything ambiguous."""
+    parsed = getaddresses([from_address])
+    if len(parsed) != 1 or "@" not in parsed[0][1]:
+        raise ConfigError(f"NEWSLETTER_FROM: {from_address!r} is not one email address")
+    name, address = parsed[0]
+    username, domain = address.rsplit("@", 1)
+    return Address(display_name=clean_line(name), username=username, domain=domain)
+
+
+def build_message(
+    rendered: RenderedDigest, subscriber: Subscriber, settings: Settings, message_id: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    """multipart/alternative: text/plain first, text/html last, with list headers."""
+    sender = sender_address(settings.from_address)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = formataddr((clean_line(subscriber.name or ""), subscriber.email))
+    message["Subject"] = clean_line(rendered.subject)
+    message["Date"] = format_datetime(now.astimezone(dt.UTC))
+    message["Message-ID"] = message_id
+    message["List-Id"] = f"Paper digest <{clean_line(settings.list_id)}>"
+    message["List-Unsubscribe"] = _unsubscribe(settings, sender)
+    if (settings.unsubscribe or "").startswith("https:"):
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def _unsubscribe(settings: Settings, sender: Address) -> str:
+    target = settings.unsubscribe or f"mailto:{sender.addr_spec}?subject=unsubscribe"
+    return f"<{clean_line(target)}>"
+
+
+def manage_hint(settings: Settings) -> str:
+    """The footer's "how to change topics or unsubscribe" sentence."""
+    if settings.unsubscribe:
+        return f"visit {settings.unsubscribe} or reply to this email."
+    return "reply to this email and the person who runs this newsletter will update your entry."
+
+
+# --- SMTP ------------------------------------------------------------------------------------
+
+_RELAY_DOWN_ERRORS = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPTimeoutError,
+    asyncio.TimeoutError,
+    ConnectionError,
+    socket.gaierror,
+)
+
+
+def classify(code: int, message: str, stage: str) -> SendResult:
+    """Map an SMTP reply to an outcome; RCPT 552 (mailbox full) is temporary, as RFC 5321 says."""
+    reply = f"{code} {' '.join(message.split())}".strip()
+    if stage == "RCPT" and code == 552:
+        return SendResult(Outcome.TEMPORARY, reply)
+    if 400 <= code < 500:
+        return SendResult(Outcome.RELAY_DOWN if code == 421 else Outcome.TEMPORARY, reply)
+    if 500 <= code < 600:
+        return SendResult(Outcome.PERMANENT, reply)
+    return SendResult(Outcome.TEMPORARY, reply)
+
+
+class SmtpTransport:
+    """One reused connection to the relay, opened lazily and re-opened after a disconnect."""
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.smtp_host is not None
+        self._settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+        security = settings.smtp_security.value
+        self.description = f"SMTP {settings.smtp_host}:{settings.smtp_port_or_default} ({security})"
+
+    async def __aenter__(self) -> SmtpTransport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None and self._client.is_connected:
+            try:
+                await self._client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self._client.close()
+        self._client = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host, port=s.smtp_port_or_default, timeout=s.smtp_timeout,
+            use_tls=s.smtp_security is SmtpSecurity.TLS,
+            start_tls=s.smtp_security is SmtpSecurity.STARTTLS,
+            validate_certs=True, tls_context=ssl.create_default_context(),
+        )
+        try:
+            await client.connect()
+            if s.smtp_username and s.smtp_password:
+                await client.login(s.smtp_username, s.smtp_password.get_secret_value())
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            client.close()
+            raise TransportConfigError(
+                f"{self.description} refused the login ({exc.code}); check "
+                "NEWSLETTER_SMTP_USERNAME and NEWSLETTER_SMTP_PASSWORD"
+            ) from None
+        except (ssl.SSLError, aiosmtplib.SMTPException) as exc:
+            client.close()
+            if isinstance(exc, ssl.SSLError) or "TLS" in str(exc):
+                raise TransportConfigError(
+                    f"{self.description}: TLS failed ({exc}); check NEWSLETTER_SMTP_SECURITY "
+                    "and NEWSLETTER_SMTP_PORT (587 starttls, 465 tls)"
+                ) from None
+            raise
+        return client
+
+    async def send(self, message: EmailMessage) -> SendResult:
+        """Send one message; reconnect once if the kept connection went away."""
+        for attempt in (1, 2):
+            try:
+                if self._client is None or not self._client.is_connected:
+                    self._client = await self._connect()
+                return await self._send_once(self._client, message)
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                self._client = None
+                if attempt == 2:
+                    return SendResult(Outcome.RELAY_DOWN, f"disconnected: {exc}")
+            except aiosmtplib.SMTPConnectResponseError as exc:
+                self._client = None
+                return SendResult(Outcome.RELAY_DOWN, f"{exc.code} {exc.message}")
+            except _RELAY_DOWN_ERRORS as exc:
+                self._client = None
+                return SendResult(Outcome.RELAY_DOWN, f"{type(exc).__name__}: {exc}")
+        raise AssertionError("unreachable")
+
+    async def _send_once(self, client: aiosmtplib.SMTP, message: EmailMessage) -> SendResult:
+        try:
+            errors, reply = await client.send_message(message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            first = exc.recipients[0]
+            return classify(first.code, first.message, "RCPT")
+        except aiosmtplib.SMTPSenderRefused as exc:
+            return classify(exc.code, exc.message, "MAIL")
+        except aiosmtplib.SMTPDataError as exc:
+            return classify(exc.code, exc.message, "DATA")
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code == 421:
+                self._client = None
+            return classify(exc.code, exc.message, "SMTP")
+        return SendResult(Outcome.SENT, " ".join(reply.split()) or "250")
+
+
+# --- Maildir outbox ----------------------------------------------------------------------------
+
+
+class MaildirTransport:
+    """Delivers into a local Maildir (`new/`), durably: write to `tmp/`, fsync, rename.
+
+    The file name is derived from the Message-ID, so re-delivering after a crash replaces the
+    file instead of adding a second copy.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = f"Maildir outbox {root}"
+
+    async def __aenter__(self) -> MaildirTransport:
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"NEWSLETTER_OUTBOX: cannot create {self.root}: {exc}") from None
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def send(self, message: EmailMessage) -> SendResult:
+        name = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:24] + ".eml"
+        tmp, final = self.root / "tmp" / name, self.root / "new" / name
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(message.as_bytes(policy=SMTP))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            return SendResult(Outcome.TEMPORARY, f"outbox write failed: {exc}")
+        return SendResult(Outcome.SENT, "written to outbox", str(final))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_transport(settings: Settings) -> Transport:
+    """SMTP when `NEWSLETTER_SMTP_HOST` is set, else the Maildir outbox."""
+    if settings.smtp_host:
+        return SmtpTransport(settings)
+    return MaildirTransport(settings.outbox)

@@ -1,0 +1,180 @@
+"""Typed, immutable value objects passed between the stages of the pipeline.
+
+Nothing here does I/O: sources build `Paper`s, `subscribers` builds `Subscriber`s, `matching`
+turns both into `RankedPaper`s, `render` and `delivery` consume a `Digest`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    """Where a paper was listed."""
+
+    HF = "hf"
+    ARXIV = "arxiv"
+
+
+class Frequency(StrEnum):
+    """How often a subscriber gets a digest."""
+
+    DAILY = "daily"
+    WEEKDAYS = "weekdays"
+    WEEKLY = "weekly"
+
+
+class DigestState(StrEnum):
+    """The life of one digest row in the ledger (see `store.py`)."""
+
+    PLANNED = "planned"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    EMPTY = "empty"
+
+
+_NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
+_OLD_ID = re.compile(r"^([a-z][a-z.\-]*/\d{7})(v\d+)?$", re.IGNORECASE)
+
+
+def canonical_arxiv_id(raw: str) -> str | None:
+    """Return the version-less arXiv id (`2401.01234v2` → `2401.01234`), or None if not an id.
+
+    Accepts bare ids, old-style ids (`astro-ph/0601001`), and abs/pdf URLs or OAI ids
+    that end in one.
+    """
+    text = raw.strip()
+    for prefix in ("oai:arXiv.org:", "arXiv:", "arxiv:"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    for marker in ("/abs/", "/pdf/"):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = text.removesuffix(".pdf").strip("/")
+    match = _NEW_ID.match(text) or _OLD_ID.match(text)
+    if match is None:
+        return None
+    return match.group(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper, keyed by its canonical arXiv id, as stored and ranked.
+
+    `listed_on` is the day a source listed it (the listing day, not the arXiv date).
+    Text fields hold plain text as published upstream: never HTML, always escaped on output.
+    """
+
+    id: str
+    title: str
+    abstract: str
+    listed_on: dt.date
+    authors: tuple[str, ...] = ()
+    published_at: dt.datetime | None = None
+    upvotes: int = 0
+    comments: int = 0
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    thumbnail: str | None = None
+    organization: str | None = None
+    sources: frozenset[Source] = frozenset()
+
+    @property
+    def url(self) -> str:
+        """The paper's page on Hugging Face when it was listed there, else on arXiv."""
+        if Source.HF in self.sources:
+            return f"https://huggingface.co/papers/{self.id}"
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A phrase the subscriber wants, with its weight (1.0 unless the profile says otherwise)."""
+
+    phrase: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What one subscriber wants to read; the input of `matching.rank`."""
+
+    topics: tuple[Topic, ...] = ()
+    exclude: tuple[str, ...] = ()
+    arxiv_categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    liked: tuple[str, ...] = ()
+    min_upvotes: int = 0
+    max_papers: int = 10
+    trending: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A validated entry of `subscribers.yaml`, with the defaults applied."""
+
+    email: str
+    profile: Profile
+    name: str | None = None
+    timezone: str = "UTC"
+    send_at: dt.time = dt.time(7, 30)
+    frequency: Frequency = Frequency.DAILY
+    weekly_day: int = 0  # Monday; used when frequency is weekly
+    sources: frozenset[Source] = frozenset({Source.HF})
+    enabled: bool = True
+
+    @property
+    def key(self) -> str:
+        """The identity used in the ledger: the address, compared case-insensitively."""
+        return self.email.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPaper:
+    """A paper chosen for a subscriber, with its score and the reasons a reader understands."""
+
+    paper: Paper
+    score: float
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    """A candidate that did not make it, and why (for `preview --explain`)."""
+
+    paper: Paper
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The outcome of ranking one profile against a set of candidates."""
+
+    picked: tuple[RankedPaper, ...]
+    excluded: tuple[Excluded, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One subscriber's email for one digest day, ready to render and send."""
+
+    subscriber: Subscriber
+    digest_date: dt.date
+    window_start: dt.date
+    papers: tuple[RankedPaper, ...]
+    message_id: str

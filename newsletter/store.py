@@ -1,0 +1,533 @@
+"""The ledger: the only module that talks to SQLite.
+
+Papers (keyed by canonical arXiv id), where and when they were listed, what each fetch yielded,
+one digest row per subscriber and digest day, and the papers each subscriber has been sent.
+A paper becomes *seen* only in the transaction that records its digest as sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from newsletter.errors import InputError, RunError
+from newsletter.models import DigestState, Paper, RankedPaper, Source
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE papers (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,              -- the Paper's fields as JSON
+        first_listed_on TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE listings (
+        paper_id TEXT NOT NULL REFERENCES papers(id),
+        source TEXT NOT NULL,
+        listed_on TEXT NOT NULL,
+        PRIMARY KEY (paper_id, source, listed_on)
+    );
+    CREATE INDEX listings_by_day ON listings(listed_on, source);
+    CREATE TABLE fetches (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        listed_on TEXT,
+        at TEXT NOT NULL,
+        status TEXT NOT NULL,            -- ok | empty | error
+        new INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        subscriber TEXT NOT NULL,
+        digest_date TEXT NOT NULL,
+        window_start TEXT NOT NULL,
+        state TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        planned_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        last_reply TEXT NOT NULL DEFAULT '',
+        UNIQUE (subscriber, digest_date)
+    );
+    CREATE INDEX digests_by_state ON digests(state);
+    CREATE TABLE digest_papers (
+        digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        paper_id TEXT NOT NULL REFERENCES papers(id),
+        score REAL NOT NULL,
+        reasons TEXT NOT NULL,
+        PRIMARY KEY (digest_id, position)
+    );
+    CREATE TABLE attempts (
+        digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        reply TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (digest_id, attempt)
+    );
+    CREATE TABLE seen (
+        subscriber TEXT NOT NULL,
+        paper_id TEXT NOT NULL REFERENCES papers(id),
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        PRIMARY KEY (subscriber, paper_id)
+    );
+    CREATE TABLE subscriber_state (
+        subscriber TEXT PRIMARY KEY,
+        hard_bounces INTEGER NOT NULL DEFAULT 0,
+        disabled_at TEXT,
+        disabled_reason TEXT NOT NULL DEFAULT ''
+    );
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """What storing a batch changed."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRow:
+    """One row of the ledger."""
+
+    id: int
+    subscriber: str
+    digest_date: dt.date
+    window_start: dt.date
+    state: DigestState
+    message_id: str
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    last_reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    """One try at delivering a digest, for `history`."""
+
+    attempt: int
+    at: dt.datetime
+    outcome: str
+    reply: str
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _paper_json(paper: Paper) -> str:
+    data: dict[str, Any] = {}
+    for f in fields(Paper):
+        value = getattr(paper, f.name)
+        if isinstance(value, dt.date | dt.datetime):
+            value = value.isoformat()
+        elif isinstance(value, frozenset):
+            value = sorted(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        data[f.name] = value
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _paper_from_json(text: str) -> Paper:
+    data = json.loads(text)
+    data["listed_on"] = dt.date.fromisoformat(data["listed_on"])
+    if data.get("published_at"):
+        data["published_at"] = dt.datetime.fromisoformat(data["published_at"])
+    for name in ("authors", "ai_keywords", "categories"):
+        data[name] = tuple(data.get(name) or ())
+    data["sources"] = frozenset(Source(s) for s in data.get("sources") or ())
+    known = {f.name for f in fields(Paper)}
+    return Paper(**{k: v for k, v in data.items() if k in known})
+
+
+def merge_papers(old: Paper, new: Paper) -> Paper:
+    """One paper from two sightings: newer values win, but nothing known is lost.
+
+    Votes and comments only grow; categories and sources are unions; the listing day is the
+    first one.
+    """
+    updates: dict[str, Any] = {}
+    for f in fields(Paper):
+        value = getattr(new, f.name)
+        if value not in (None, "", ()):
+            updates[f.name] = value
+    merged = replace(old, **updates)
+    return replace(
+        merged,
+        listed_on=min(old.listed_on, new.listed_on),
+        upvotes=max(old.upvotes, new.upvotes),
+        comments=max(old.comments, new.comments),
+        categories=tuple(dict.fromkeys(old.categories + new.categories)),
+        sources=old.sources | new.sources,
+    )
+
+
+def _row(row: sqlite3.Row) -> DigestRow:
+    return DigestRow(
+        id=row["id"],
+        subscriber=row["subscriber"],
+        digest_date=dt.date.fromisoformat(row["digest_date"]),
+        window_start=dt.date.fromisoformat(row["window_start"]),
+        state=DigestState(row["state"]),
+        message_id=row["message_id"],
+        attempts=row["attempts"],
+        next_attempt_at=_datetime(row["next_attempt_at"]),
+        sent_at=_datetime(row["sent_at"]),
+        last_reply=row["last_reply"],
+    )
+
+
+def _datetime(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+class Store:
+    """A connection to the ledger file; use `Store.open` (writable) or `Store.open_readonly`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating and migrating) the database for writing, in WAL mode."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            store = cls(connection, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise RunError(f"{path}: cannot open the database: {exc}") from None
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Store:
+        """Open an existing database without writing to it (for previews)."""
+        if not path.exists():
+            raise InputError(
+                f"{path}: no database yet; run `newsletter fetch` first (or set NEWSLETTER_DB)"
+            )
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        store = cls(connection, path)
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version != len(MIGRATIONS):
+            raise InputError(f"{path}: schema version {version}, expected {len(MIGRATIONS)}; "
+                             "run `newsletter fetch` or `send` once to upgrade it")
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error (disk full, busy, crash)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise RunError(f"{self.path}: written by a newer version (schema {version})")
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    def integrity_ok(self) -> bool:
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+    # papers --------------------------------------------------------------------------------
+
+    def upsert_papers(self, papers: Iterable[Paper], source: Source, now: dt.datetime) -> UpsertCounts:
+        """Store a batch in one transaction; a paper seen before is merged, never duplicated."""
+        new = updated = unchanged = 0
+        with self.transaction() as db:
+            for paper in papers:
+                row = db.execute("SELECT data FROM papers WHERE id = ?", (paper.id,)).fetchone()
+                if row is None:
+                    db.execute(
+                        "INSERT INTO papers VALUES (?, ?, ?, ?, ?)",
+                        (paper.id, _paper_json(paper), paper.listed_on.isoformat(),
+                         now.isoformat(), now.isoformat()),
+                    )
+                    new += 1
+                else:
+                    old = _paper_from_json(row["data"])
+                    merged = merge_papers(old, paper)
+                    if merged != old:
+                        db.execute(
+                            "UPDATE papers SET data = ?, first_listed_on = ?, updated_at = ? "
+                            "WHERE id = ?",
+                            (_paper_json(merged), merged.listed_on.isoformat(), now.isoformat(),
+                             paper.id),
+                        )
+                        updated += 1
+                    else:
+                        unchanged += 1
+                db.execute(
+                    "INSERT OR IGNORE INTO listings VALUES (?, ?, ?)",
+                    (paper.id, source.value, paper.listed_on.isoformat()),
+                )
+        return UpsertCounts(new, updated, unchanged)
+
+    def record_fetch(
+        self, source: Source, listed_on: dt.date | None, now: dt.datetime, status: str,
+        counts: UpsertCounts = UpsertCounts(), skipped: int = 0, detail: str = "",
+    ) -> None:
+        """Remember what a fetch yielded, so `history` can say "no announcement that day"."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO fetches (source, listed_on, at, status, new, updated, skipped, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (source.value, _iso(listed_on), now.isoformat(), status, counts.new,
+                 counts.updated, skipped, detail),
+            )
+
+    def fetch_outcomes(self, day: dt.date) -> list[tuple[str, str, str]]:
+        """(source, status, detail) of the latest fetch of each source for a listing day."""
+        rows = self._db.execute(
+            "SELECT source, status, detail FROM fetches WHERE listed_on = ? OR "
+            "(listed_on IS NULL AND date(at) = ?) ORDER BY id",
+            (day.isoformat(), day.isoformat()),
+        ).fetchall()
+        latest = {row["source"]: (row["source"], row["status"], row["detail"]) for row in rows}
+        return list(latest.values())
+
+    def papers_listed(
+        self, start: dt.date, end: dt.date, sources: Iterable[Source]
+    ) -> list[Paper]:
+        """Papers listed by any of `sources` on a day in [start, end], oldest listing first."""
+        names = [s.value for s in sources]
+        marks = ",".join("?" * len(names))
+        rows = self._db.execute(
+            f"SELECT p.data FROM papers p WHERE p.id IN (SELECT paper_id FROM listings "
+            f"WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) ORDER BY p.id",
+            (start.isoformat(), end.isoformat(), *names),
+        ).fetchall()
+        return [_paper_from_json(row["data"]) for row in rows]
+
+    def papers_by_id(self, ids: Iterable[str]) -> list[Paper]:
+        wanted = list(dict.fromkeys(ids))
+        found: list[Paper] = []
+        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT data FROM papers WHERE id IN ({marks})", chunk)
+            found.extend(_paper_from_json(row["data"]) for row in rows)
+        return found
+
+    def latest_listing_day(self) -> dt.date | None:
+        row = self._db.execute("SELECT max(listed_on) FROM listings").fetchone()
+        return None if row[0] is None else dt.date.fromisoformat(row[0])
+
+    def count_papers(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+    # digests -------------------------------------------------------------------------------
+
+    def seen_ids(self, subscriber: str) -> set[str]:
+        rows = self._db.execute("SELECT paper_id FROM seen WHERE subscriber = ?", (subscriber,))
+        return {row[0] for row in rows}
+
+    def digest(self, subscriber: str, day: dt.date) -> DigestRow | None:
+        row = self._db.execute(
+            "SELECT * FROM digests WHERE subscriber = ? AND digest_date = ?",
+            (subscriber, day.isoformat()),
+        ).fetchone()
+        return None if row is None else _row(row)
+
+    def last_sent_date(self, subscriber: str, before: dt.date) -> dt.date | None:
+        row = self._db.execute(
+            "SELECT max(digest_date) FROM digests WHERE subscriber = ? AND state = 'sent' "
+            "AND digest_date < ?",
+            (subscriber, before.isoformat()),
+        ).fetchone()
+        return None if row[0] is None else dt.date.fromisoformat(row[0])
+
+    def plan(
+        self, subscriber: str, day: dt.date, window_start: dt.date, message_id: str,
+        papers: Sequence[RankedPaper], now: dt.datetime,
+    ) -> DigestRow:
+        """Create the digest row of (subscriber, day) with its papers, unless it exists.
+
+        Idempotent: a second plan of the same day returns the existing row untouched, except
+        an `empty` row, which is re-planned (late papers may have arrived since).
+        """
+        state = DigestState.PLANNED if papers else DigestState.EMPTY
+        with self.transaction() as db:
+            existing = self.digest(subscriber, day)
+            if existing is not None and existing.state is not DigestState.EMPTY:
+                return existing
+            if existing is not None:
+                db.execute("DELETE FROM digests WHERE id = ?", (existing.id,))
+            db.execute(
+                "INSERT INTO digests (subscriber, digest_date, window_start, state, message_id, "
+                "planned_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (subscriber, day.isoformat(), window_start.isoformat(), state.value,
+                 message_id, now.isoformat(), now.isoformat()),
+            )
+            created = self.digest(subscriber, day)
+            assert created is not None
+            db.executemany(
+                "INSERT INTO digest_papers VALUES (?, ?, ?, ?, ?)",
+                [(created.id, i, r.paper.id, r.score, json.dumps(list(r.reasons)))
+                 for i, r in enumerate(papers)],
+            )
+        return created
+
+    def digest_papers(self, digest_id: int) -> list[RankedPaper]:
+        rows = self._db.execute(
+            "SELECT p.data, d.score, d.reasons FROM digest_papers d JOIN papers p "
+            "ON p.id = d.paper_id WHERE d.digest_id = ? ORDER BY d.position",
+            (digest_id,),
+        ).fetchall()
+        return [
+            RankedPaper(_paper_from_json(r["data"]), r["score"], tuple(json.loads(r["reasons"])))
+            for r in rows
+        ]
+
+    def due(self, now: dt.datetime, day: dt.date | None = None) -> list[DigestRow]:
+        """Digests to send now: planned, left `sending` by a crash, or retries whose time came."""
+        sql = (
+            "SELECT * FROM digests WHERE (state IN ('planned', 'sending') OR "
+            "(state = 'retry' AND next_attempt_at <= ?))"
+        )
+        params: list[str] = [now.isoformat()]
+        if day is not None:
+            sql += " AND digest_date = ?"
+            params.append(day.isoformat())
+        rows = self._db.execute(sql + " ORDER BY digest_date, id", params).fetchall()
+        return [_row(row) for row in rows]
+
+    def begin_attempt(self, digest_id: int, now: dt.datetime) -> None:
+        """Mark a digest as in flight *before* the SMTP transaction (a crash leaves `sending`)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE digests SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+                "WHERE id = ?",
+                (now.isoformat(), digest_id),
+            )
+
+    def mark_sent(self, digest_id: int, now: dt.datetime, reply: str) -> None:
+        """The relay said 250: the digest is sent and its papers seen, in one transaction."""
+        with self.transaction() as db:
+            row = db.execute("SELECT subscriber, attempts FROM digests WHERE id = ?",
+                             (digest_id,)).fetchone()
+            db.execute(
+                "UPDATE digests SET state = 'sent', sent_at = ?, updated_at = ?, last_reply = ?, "
+                "next_attempt_at = NULL WHERE id = ?",
+                (now.isoformat(), now.isoformat(), reply, digest_id),
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO seen SELECT ?, paper_id, digest_id FROM digest_papers "
+                "WHERE digest_id = ?",
+                (row["subscriber"], digest_id),
+            )
+            db.execute("UPDATE subscriber_state SET hard_bounces = 0 WHERE subscriber = ?",
+                       (row["subscriber"],))
+            self._log_attempt(db, digest_id, row["attempts"], now, "sent", reply)
+
+    def mark_unsent(
+        self, digest_id: int, state: DigestState, now: dt.datetime, reply: str,
+        next_attempt_at: dt.datetime | None = None,
+    ) -> None:
+        """Record an attempt that did not deliver (retry later, failed for good, deferred)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT attempts FROM digests WHERE id = ?", (digest_id,)).fetchone()
+            db.execute(
+                "UPDATE digests SET state = ?, updated_at = ?, last_reply = ?, "
+                "next_attempt_at = ? WHERE id = ?",
+                (state.value, now.isoformat(), reply, _iso(next_attempt_at), digest_id),
+            )
+            self._log_attempt(db, digest_id, row["attempts"], now, state.value, reply)
+
+    @staticmethod
+    def _log_attempt(
+        db: sqlite3.Connection, digest_id: int, attempt: int, now: dt.datetime, outcome: str,
+        reply: str,
+    ) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO attempts VALUES (?, ?, ?, ?, ?)",
+            (digest_id, attempt, now.isoformat(), outcome, reply),
+        )
+
+    def history(self, subscriber: str | None = None, limit: int = 50) -> list[DigestRow]:
+        sql, params = "SELECT * FROM digests", []
+        if subscriber is not None:
+            sql, params = sql + " WHERE subscriber = ?", [subscriber]
+        rows = self._db.execute(sql + " ORDER BY digest_date DESC, subscriber LIMIT ?",
+                                [*params, limit]).fetchall()
+        return [_row(row) for row in rows]
+
+    def attempts(self, digest_id: int) -> list[AttemptRow]:
+        rows = self._db.execute(
+            "SELECT * FROM attempts WHERE digest_id = ? ORDER BY attempt", (digest_id,)
+        ).fetchall()
+        return [AttemptRow(r["attempt"], dt.datetime.fromisoformat(r["at"]), r["outcome"],
+                           r["reply"]) for r in rows]
+
+    # bounces -------------------------------------------------------------------------------
+
+    def record_hard_bounce(self, subscriber: str, now: dt.datetime, limit: int) -> bool:
+        """Count a 5xx; return True when this bounce disables the subscriber."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO subscriber_state (subscriber, hard_bounces) VALUES (?, 1) "
+                "ON CONFLICT(subscriber) DO UPDATE SET hard_bounces = hard_bounces + 1",
+                (subscriber,),
+            )
+            count = db.execute("SELECT hard_bounces FROM subscriber_state WHERE subscriber = ?",
+                               (subscriber,)).fetchone()[0]
+            if count >= limit:
+                db.execute(
+                    "UPDATE subscriber_state SET disabled_at = coalesce(disabled_at, ?), "
+                    "disabled_reason = ? WHERE subscriber = ?",
+                    (now.isoformat(), f"{count} hard bounces in a row", subscriber),
+                )
+                return True
+        return False
+
+    def disabled(self, subscriber: str) -> str | None:
+        """Why a subscriber is disabled by the ledger (repeated hard bounces), or None."""
+        row = self._db.execute(
+            "SELECT disabled_reason FROM subscriber_state WHERE subscriber = ? "
+            "AND disabled_at IS NOT NULL", (subscriber,),
+        ).fetchone()
+        return None if row is None else str(row[0])

@@ -1,0 +1,287 @@
+"""Reading and validating `subscribers.yaml`.
+
+The file is parsed with ruamel.yaml's round-trip loader (YAML 1.2: `no` and `on` stay strings,
+duplicate keys are errors) so that every problem can be reported as `file:line:col: message`.
+Validation is strict: a number or boolean where text is meant is refused, not converted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from newsletter.errors import ConfigError
+from newsletter.models import Frequency, Profile, Source, Subscriber, Topic
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _text(value: Any) -> Any:
+    """Refuse YAML scalars that were not text (an unquoted `2305.10431` is a float)."""
+    if isinstance(value, bool | int | float):
+        raise ValueError(f"must be text; write it in quotes: \"{value}\"")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class TopicEntry(_Strict):
+    """A topic written as a mapping, when it needs a weight: `{phrase: RAG, weight: 2}`."""
+
+    phrase: Text
+    weight: float = Field(default=1.0, gt=0, le=10)
+
+
+class Options(_Strict):
+    """Settings that `defaults` gives everyone and a subscriber may override."""
+
+    timezone: Text | None = None
+    send_at: Text | None = None
+    frequency: Literal["daily", "weekdays", "weekly"] | None = None
+    day: Literal[WEEKDAYS] | None = None  # type: ignore[valid-type]
+    max_papers: int | None = Field(default=None, ge=1, le=100)
+    min_upvotes: int | None = Field(default=None, ge=0)
+    trending: float | None = Field(default=None, ge=0, le=1)
+    sources: list[Literal["hf", "arxiv"]] | None = Field(default=None, min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Berlin)") from None
+        return value
+
+    @field_validator("send_at")
+    @classmethod
+    def _hhmm(cls, value: str | None) -> str | None:
+        if value is not None and not _TIME.match(value):
+            raise ValueError(f"{value!r} is not a time of day written HH:MM, e.g. \"07:30\"")
+        return value
+
+
+class SubscriberEntry(Options):
+    """One item of `subscribers:`."""
+
+    email: Text
+    name: Text | None = None
+    topics: list[Text | TopicEntry] = Field(default_factory=list, max_length=50)
+    exclude: list[Text] = Field(default_factory=list, max_length=50)
+    arxiv_categories: list[Text] = Field(default_factory=list, max_length=50)
+    authors: list[Text] = Field(default_factory=list, max_length=200)
+    liked: list[Text] = Field(default_factory=list, max_length=500)
+    enabled: bool = True
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+
+
+class SubscribersFile(_Strict):
+    """The whole file."""
+
+    defaults: Options = Field(default_factory=Options)
+    subscribers: list[SubscriberEntry] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in the file, at a 1-based line and column."""
+
+    line: int
+    column: int
+    message: str
+
+
+def load_subscribers(path: Path) -> tuple[Subscriber, ...]:
+    """Read, validate and resolve the subscribers file; raise `ConfigError` listing every problem."""
+    return tuple(resolve(parse_file(path)))
+
+
+def parse_file(path: Path) -> SubscribersFile:
+    """Validate the file into its schema, or raise `ConfigError` with `file:line:col` lines."""
+    data = read_yaml(path)
+    problems = list(_validation_problems(data))
+    if not problems:
+        model = SubscribersFile.model_validate(_plain(data))
+        problems = list(_duplicate_problems(data, model))
+        if not problems:
+            return model
+    raise ConfigError(_format(path, problems))
+
+
+def read_yaml(path: Path) -> Any:
+    """Load YAML with positions kept; syntax errors and duplicate keys become a `ConfigError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file; create it (see subscribers.example.yaml) "
+            "or set NEWSLETTER_SUBSCRIBERS"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    try:
+        data = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        raise ConfigError(_format(path, [Problem(line, col, f"YAML syntax: {what}")])) from None
+    if data is None:
+        return CommentedMap()
+    if not isinstance(data, CommentedMap):
+        raise ConfigError(_format(path, [Problem(1, 1, "the file must be a mapping with "
+                                                 "`subscribers:` (and optional `defaults:`)")]))
+    return data
+
+
+def resolve(model: SubscribersFile) -> Iterator[Subscriber]:
+    """Apply `defaults` to each entry and build the immutable `Subscriber`s."""
+    base = model.defaults
+    for entry in model.subscribers:
+        yield _subscriber(entry, base)
+
+
+def _pick(entry: Options, base: Options, name: str, fallback: Any) -> Any:
+    value = getattr(entry, name)
+    if value is None:
+        value = getattr(base, name)
+    return fallback if value is None else value
+
+
+def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
+    hour, minute = map(int, _pick(entry, base, "send_at", "07:30").split(":"))
+    topics = tuple(
+        Topic(t) if isinstance(t, str) else Topic(t.phrase, t.weight) for t in entry.topics
+    )
+    profile = Profile(
+        topics=topics,
+        exclude=tuple(entry.exclude),
+        arxiv_categories=tuple(entry.arxiv_categories),
+        authors=tuple(entry.authors),
+        liked=tuple(entry.liked),
+        min_upvotes=_pick(entry, base, "min_upvotes", 0),
+        max_papers=_pick(entry, base, "max_papers", 10),
+        trending=_pick(entry, base, "trending", Profile.trending),
+    )
+    return Subscriber(
+        email=entry.email,
+        name=entry.name,
+        profile=profile,
+        timezone=_pick(entry, base, "timezone", "UTC"),
+        send_at=dt.time(hour, minute),
+        frequency=Frequency(_pick(entry, base, "frequency", "daily")),
+        weekly_day=WEEKDAYS.index(_pick(entry, base, "day", "monday")),
+        sources=frozenset(Source(s) for s in _pick(entry, base, "sources", ["hf"])),
+        enabled=entry.enabled,
+    )
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's containers and scalar subclasses, as plain Python values for pydantic."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    for kind in (int, float, str):
+        if isinstance(node, kind):
+            return kind(node)
+    return node
+
+
+def _validation_problems(data: CommentedMap) -> Iterator[Problem]:
+    try:
+        SubscribersFile.model_validate(_plain(data))
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            line, col = _position(data, error["loc"], error["type"])
+            yield Problem(line, col, _message(error))
+
+
+def _duplicate_problems(data: CommentedMap, model: SubscribersFile) -> Iterator[Problem]:
+    first_seen: dict[str, int] = {}
+    for index, entry in enumerate(model.subscribers):
+        key = entry.email.lower()
+        if key in first_seen:
+            line, col = _position(data, ("subscribers", index, "email"), "value")
+            first_line, _ = _position(data, ("subscribers", first_seen[key], "email"), "value")
+            yield Problem(line, col, f"duplicate subscriber {entry.email} "
+                                     f"(already on line {first_line})")
+        else:
+            first_seen[key] = index
+
+
+def _position(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[int, int]:
+    """Walk the loaded YAML along a pydantic error location to the line and column it names."""
+    node, line, col = data, 1, 1
+    for step in loc:
+        if isinstance(node, CommentedMap) and step in node:
+            target = "key" if kind == "extra_forbidden" and step == loc[-1] else "value"
+            line, col = node.lc.key(step) if target == "key" else node.lc.value(step)
+            node = node[step]
+        elif isinstance(node, CommentedSeq) and isinstance(step, int) and step < len(node):
+            line, col = node.lc.item(step)
+            node = node[step]
+        elif isinstance(node, CommentedMap | CommentedSeq):
+            line, col = node.lc.line, node.lc.col
+            break
+        else:
+            break
+    return line + 1, col + 1
+
+
+def _message(error: Any) -> str:
+    loc = [str(part) for part in error["loc"] if not str(part).startswith(("str", "TopicEntry"))]
+    field = loc[-1] if loc else "file"
+    if field.isdigit() and len(loc) > 1:
+        field = f"{loc[-2]}[{int(field) + 1}]"
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        hint = difflib.get_close_matches(field, allowed, n=1)
+        suggestion = f"; did you mean `{hint[0]}`?" if hint else f"; known keys: {', '.join(allowed)}"
+        return f"unknown key `{field}`{suggestion}"
+    if error["type"] == "missing":
+        return f"missing required key `{field}`"
+    if error["type"] == "bool_type":
+        return f"`{field}`: must be true or false"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"`{field}`: {message}"
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    if len(loc) == 1:
+        return list(SubscribersFile.model_fields)
+    model = Options if loc[0] == "defaults" else SubscriberEntry
+    return list(model.model_fields)
+
+
+def _format(path: Path, problems: list[Problem]) -> str:
+    ordered = sorted(set((p.line, p.column, p.message) for p in problems))
+    return "\n".join(f"{path}:{line}:{col}: {message}" for line, col, message in ordered)

@@ -1,0 +1,281 @@
+"""Text normalisation shared by the ranker: tokens, a light stemmer, stop words and acronyms.
+
+Papers and profile phrases go through the same `analyse`, so "Mixture-of-Experts", "MoE" and
+"mixtures of experts" end up as the same stems, and a phrase matches whatever way a paper
+writes it. Pure functions, no I/O; the stemmer memoises because a day's papers repeat words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each either
+    etc few for from further had has have having he her here hers herself him himself his how i
+    if in into is it its itself just me more most my myself no nor not of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up upon
+    very was we were what when where which while who whom why will with within without would
+    you your yours yourself yourselves s t via using based toward towards versus vs e g ie eg
+    new novel paper propose proposed proposes present presents show shows""".split()
+)
+
+# A small, generic table of acronyms that ML papers use without defining them. Both papers and
+# profile phrases are rewritten to the long form, so either spelling matches the other.
+ACRONYMS: Mapping[str, str] = {
+    "ai": "artificial intelligence",
+    "asr": "automatic speech recognition",
+    "cnn": "convolutional neural network",
+    "cot": "chain of thought",
+    "dit": "diffusion transformer",
+    "dllm": "diffusion large language model",
+    "dpo": "direct preference optimization",
+    "gan": "generative adversarial network",
+    "gnn": "graph neural network",
+    "grpo": "group relative policy optimization",
+    "gui": "graphical user interface",
+    "icl": "in context learning",
+    "kv": "key value",
+    "llm": "large language model",
+    "lmm": "large multimodal model",
+    "lora": "low rank adaptation",
+    "lvlm": "large vision language model",
+    "mcp": "model context protocol",
+    "mllm": "multimodal large language model",
+    "moe": "mixture of experts",
+    "nerf": "neural radiance field",
+    "nlp": "natural language processing",
+    "ocr": "optical character recognition",
+    "peft": "parameter efficient fine tuning",
+    "ppo": "proximal policy optimization",
+    "prm": "process reward model",
+    "ptq": "post training quantization",
+    "qat": "quantization aware training",
+    "rag": "retrieval augmented generation",
+    "rl": "reinforcement learning",
+    "rlhf": "reinforcement learning from human feedback",
+    "rlvr": "reinforcement learning with verifiable rewards",
+    "rnn": "recurrent neural network",
+    "sft": "supervised fine tuning",
+    "slm": "small language model",
+    "ssm": "state space model",
+    "t2i": "text to image",
+    "t2v": "text to video",
+    "tts": "text to speech",
+    "vit": "vision transformer",
+    "vla": "vision language action",
+    "vlm": "vision language model",
+    "vqa": "visual question answering",
+}
+
+_SENTENCE_END = re.compile(r"[.!?;:](?:\s|$)|\n\s*\n|\s[-–—]\s")
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_DEFINITION = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9})\)")
+_LATEX = re.compile(r"\$[^$]*\$|\\[a-zA-Z]+")
+
+# Suffix rules of the stemmer: (suffix, replacement, shortest stem left). Longest first.
+_SUFFIXES: tuple[tuple[str, str, int], ...] = (
+    ("izations", "ize", 3),
+    ("isations", "ize", 3),
+    ("ational", "ate", 3),
+    ("ization", "ize", 3),
+    ("isation", "ize", 3),
+    ("ifiers", "ify", 3),
+    ("ifier", "ify", 3),
+    ("ication", "y", 3),
+    ("fulness", "ful", 3),
+    ("iveness", "ive", 3),
+    ("ations", "ate", 3),
+    ("ation", "ate", 3),
+    ("ators", "ate", 3),
+    ("ator", "ate", 3),
+    ("ities", "", 4),
+    ("ments", "", 5),
+    ("ment", "", 5),
+    ("ness", "", 4),
+    ("ingly", "", 4),
+    ("ings", "", 3),
+    ("ing", "", 3),
+    ("edly", "", 4),
+    ("ied", "y", 3),
+    ("ies", "y", 3),
+    ("ed", "", 3),
+    ("ity", "", 4),
+    ("ular", "ul", 3),
+    ("ical", "ic", 3),
+    ("ally", "al", 3),
+    ("ably", "", 4),
+    ("able", "", 4),
+    ("ibly", "", 4),
+    ("ible", "", 4),
+    ("ively", "", 4),
+    ("ive", "", 4),
+    ("ly", "", 4),
+    ("ions", "", 4),
+    ("ion", "", 4),
+    ("ic", "", 5),
+)
+_ION_BEFORE = frozenset("st")
+_stem_memo: dict[str, str] = {}
+
+
+def stem(word: str) -> str:
+    """Reduce a lower-case word to a stem shared by its plural and common derived forms.
+
+    A small suffix stripper in the spirit of Porter's first steps: it conflates "models",
+    "modeling" and "modelled", "generation" and "generative", "verifier" and "verification",
+    and leaves short words and numbers alone so that it never merges unrelated terms.
+    """
+    done = _stem_memo.get(word)
+    if done is None:
+        done = _stem_uncached(word)
+        _stem_memo[word] = done
+    return done
+
+
+def _stem_uncached(word: str) -> str:
+    """The stemmer proper (see `stem`)."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    word = _strip_plural(word)
+    for suffix, replacement, shortest in _SUFFIXES:
+        base = word[: -len(suffix)]
+        if word.endswith(suffix) and len(base) >= shortest:
+            if suffix.startswith("ion") and base[-1] not in _ION_BEFORE:
+                continue
+            word = _undouble(base) + replacement
+            break
+    return _tidy_end(word)
+
+
+def _strip_plural(word: str) -> str:
+    """Drop a plural ending: "sses" → "ss", "xes"/"ches" → stem, "s" (not "ss", "us", "is")."""
+    if word.endswith("sses") or word.endswith(("xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "ies")) and len(word) > 4:
+        return word[:-1]
+    return word
+
+
+def _undouble(base: str) -> str:
+    """Undo consonant doubling before a suffix ("modelling" → "model", "mapped" → "map")."""
+    if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "aeiouslz":
+        return base[:-1]
+    if len(base) > 4 and base.endswith("ll"):
+        return base[:-1]
+    return base
+
+
+def _tidy_end(word: str) -> str:
+    """Make the end of a stem spelling-neutral: drop a final "e" and a verb's "-at(e)", write a
+    final "y" as "i" ("generation", "generative", "generate" → "gener")."""
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) > 5 and word.endswith("at"):
+        word = word[:-2]
+    if len(word) > 3 and word.endswith("y"):
+        word = word[:-1] + "i"
+    return word
+
+
+def clean(text: str) -> str:
+    """Remove inline LaTeX and the `<EOS>` markers that upstream abstracts carry."""
+    return _LATEX.sub(" ", text.replace("<EOS>", " ").replace("\\&", "&"))
+
+
+def sentences(text: str) -> list[str]:
+    """Split text where a phrase should not run across (sentence ends, colons, dashes)."""
+    return [part for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def is_acronym_shaped(word: str) -> bool:
+    """True for "RAG", "MoE", "dLLM", "T2I": two capitals, or a capital after a lower letter."""
+    capitals = sum(ch.isupper() for ch in word)
+    return capitals >= 2 or (capitals == 1 and not word[0].isupper())
+
+
+def find_definitions(text: str) -> dict[str, str]:
+    """Find "Long Form (LF)" definitions in a text: short form → long form.
+
+    Uses the Schwartz–Hearst rule: every letter of the short form appears, in order, in the
+    words just before the parenthesis, and its first letter starts one of them.
+    """
+    found: dict[str, str] = {}
+    for match in _DEFINITION.finditer(text):
+        short = match.group(1)
+        if not is_acronym_shaped(short) and not short.isupper():
+            continue
+        before = _WORD.findall(text[max(0, match.start() - 120) : match.start()])
+        words = before[-min(len(short) + 5, 2 * len(short)) :]
+        long_form = _best_long_form(short, " ".join(words))
+        if long_form and len(long_form.split()) > 1:
+            found[short.rstrip("s") if short.endswith("s") else short] = long_form
+    return found
+
+
+def _best_long_form(short: str, candidate: str) -> str | None:
+    """Schwartz–Hearst backwards match of `short`'s characters inside `candidate`."""
+    s_idx, l_idx = len(short) - 1, len(candidate) - 1
+    while s_idx >= 0:
+        char = short[s_idx].lower()
+        if not char.isalpha():
+            s_idx -= 1
+            continue
+        while l_idx >= 0 and (
+            candidate[l_idx].lower() != char
+            or (s_idx == 0 and l_idx > 0 and candidate[l_idx - 1].isalnum())
+        ):
+            l_idx -= 1
+        if l_idx < 0:
+            return None
+        l_idx -= 1
+        s_idx -= 1
+    start = candidate.rfind(" ", 0, l_idx + 1) + 1
+    return candidate[start:]
+
+
+def expand_word(word: str, local: Mapping[str, str], *, query: bool) -> str | None:
+    """The long form of an acronym, or None.
+
+    A paper's own definitions win over the generic table. In papers only acronym-shaped
+    words count ("RAG", not "rag"); in a subscriber's phrase any case does ("moe").
+    """
+    singular = word[:-1] if len(word) > 2 and word.endswith("s") else word
+    for form in (word, singular):
+        if form in local:
+            return local[form]
+    if query or is_acronym_shaped(singular):
+        return ACRONYMS.get(singular.lower())
+    return None
+
+
+def words(text: str, local: Mapping[str, str] = {}, *, query: bool = False) -> Iterator[str]:
+    """The lower-case words of one sentence, acronyms replaced by their long forms."""
+    for word in _WORD.findall(text):
+        long_form = expand_word(word, local, query=query)
+        if long_form is None:
+            yield word.lower()
+        else:
+            yield from long_form.lower().split()
+
+
+def analyse(text: str, local: Mapping[str, str] = {}, *, query: bool = False) -> list[list[str]]:
+    """Sentences of content stems: the unit that postings and phrase matching work on."""
+    out = []
+    for sentence in sentences(clean(text)):
+        stems = [stem(w) for w in words(sentence, local, query=query) if w not in STOPWORDS]
+        if stems:
+            out.append(stems)
+    return out
+
+
+def analyse_phrase(phrase: str) -> list[tuple[str, str]]:
+    """A profile phrase as (stem, surface word) pairs, so reasons can quote the user's words."""
+    out = []
+    for surface in _WORD.findall(phrase):
+        long_form = expand_word(surface, {}, query=True)
+        parts = long_form.split() if long_form else [surface.lower()]
+        out.extend((stem(w), surface) for w in parts if w not in STOPWORDS)
+    return out
