@@ -1,0 +1,131 @@
+"""The subscribers file: strict validation with file:line:col for every problem."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import ConfigError
+from newsletter.models import Frequency, Source, Topic
+from newsletter.subscribers import load_subscribers
+from tests.conftest import DATA, REPO
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "subscribers.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_subscribers(path)
+    return str(info.value).splitlines()
+
+
+def test_example_file_validates() -> None:
+    """The commented example shipped with the project is valid and uses every kind of field."""
+    subscribers = load_subscribers(REPO / "subscribers.example.yaml")
+    ada = subscribers[0]
+    assert ada.email == "ada@example.org"
+    assert Topic("reward models", 2.0) in ada.profile.topics
+    assert ada.profile.exclude == ("video generation",)
+    assert ada.profile.liked == ("2508.20722",)
+    assert subscribers[1].frequency is Frequency.WEEKDAYS
+    assert subscribers[1].send_at == dt.time(8, 0)
+
+
+def test_defaults_apply_and_subscribers_override(tmp_path: Path) -> None:
+    """`defaults` fill what a subscriber leaves out; a subscriber's own value wins."""
+    path = _write(tmp_path, """
+defaults: {max_papers: 4, sources: [hf, arxiv], timezone: Asia/Tokyo}
+subscribers:
+  - {email: a@x.org, topics: [a]}
+  - {email: b@x.org, topics: [b], max_papers: 9, timezone: UTC}
+""")
+    first, second = load_subscribers(path)
+    assert first.profile.max_papers == 4 and first.timezone == "Asia/Tokyo"
+    assert first.sources == frozenset({Source.HF, Source.ARXIV})
+    assert second.profile.max_papers == 9 and second.timezone == "UTC"
+
+
+def test_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    """A YAML syntax error is reported as file:line:col."""
+    path = _write(tmp_path, "subscribers:\n  - email: a@b.org\n    topics: [x\n  - email: c@d.org\n")
+    (problem,) = _problems(path)
+    assert problem.startswith(f"{path}:4:")
+    assert "YAML syntax" in problem
+
+
+def test_every_problem_listed_with_its_line(tmp_path: Path) -> None:
+    """Unknown key (with a suggestion), unquoted id, bad address, bad bool, missing email."""
+    path = _write(tmp_path, """subscribers:
+  - email: ada@example.org
+    topcs: ["x"]
+    liked: [2305.10431]
+  - email: not-an-address
+  - email: b@example.org
+    enabled: no
+  - name: Bob
+""")
+    assert _problems(path) == [
+        f"{path}:3:5: unknown key `topcs`; did you mean `topics`?",
+        f'{path}:4:13: `liked[1]`: must be text; write it in quotes: "2305.10431"',
+        f"{path}:5:12: `email`: 'not-an-address' is not a valid email address: "
+        "An email address must have an @-sign.",
+        f"{path}:7:14: `enabled`: must be true or false",
+        f"{path}:8:5: missing required key `email`",
+    ]
+
+
+def test_duplicate_subscriber_is_case_insensitive(tmp_path: Path) -> None:
+    """The same address twice, in another case, is refused with both lines named."""
+    path = _write(tmp_path, "subscribers:\n  - email: a@x.org\n  - email: A@X.org\n")
+    assert _problems(path) == [f"{path}:3:12: duplicate subscriber A@x.org (already on line 2)"]
+
+
+def test_duplicate_mapping_key(tmp_path: Path) -> None:
+    """A key written twice in one mapping is an error, not a silent overwrite."""
+    path = _write(tmp_path, "subscribers:\n  - email: a@x.org\n    email: b@x.org\n")
+    (problem,) = _problems(path)
+    assert problem.startswith(f"{path}:3:5: YAML syntax: found duplicate key")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("name: 012", '`name`: must be text; write it in quotes: "12"'),
+        ("name: true", '`name`: must be text; write it in quotes: "True"'),
+        ("send_at: 7:30", "`send_at`: '7:30' is not a time of day written HH:MM"),
+        ("timezone: Mars/Base", "`timezone`: unknown time zone 'Mars/Base'"),
+        ("frequency: hourly", "`frequency`: Input should be 'daily', 'weekdays' or 'weekly'"),
+        ("max_papers: 0", "`max_papers`: Input should be greater than or equal to 1"),
+    ],
+)
+def test_values_are_not_silently_converted(tmp_path: Path, line: str, expected: str) -> None:
+    """YAML 1.1 surprises and bad values are rejected with what to write instead."""
+    path = _write(tmp_path, f"subscribers:\n  - email: a@x.org\n    {line}\n")
+    (problem,) = _problems(path)
+    assert problem.startswith(f"{path}:3:")
+    assert expected in problem
+
+
+def test_no_and_on_stay_text(tmp_path: Path) -> None:
+    """YAML 1.2: `no` and `on` as topics are the words, not booleans."""
+    path = _write(tmp_path, "subscribers:\n  - email: a@x.org\n    topics: [no, on]\n")
+    (subscriber,) = load_subscribers(path)
+    assert [t.phrase for t in subscriber.profile.topics] == ["no", "on"]
+
+
+def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    """A missing file names the setting to change."""
+    with pytest.raises(ConfigError, match="NEWSLETTER_SUBSCRIBERS"):
+        load_subscribers(tmp_path / "nope.yaml")
+
+
+def test_test_data_file_is_valid() -> None:
+    """The file the end-to-end tests use is itself valid."""
+    assert [s.email for s in load_subscribers(DATA / "subscribers.yaml")] == [
+        "agents@lab.example", "video@lab.example", "vision@lab.example"]
