@@ -13,6 +13,7 @@ import hashlib
 import os
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -29,6 +30,9 @@ from newsletter.config import Settings, SmtpSecurity
 from newsletter.errors import ConfigError, RunError
 from newsletter.models import Subscriber
 from newsletter.render import RenderedDigest, clean_line
+
+
+IDLE_CHECK_SECONDS = 10.0  # a connection idle longer than this is checked with NOOP first
 
 
 class Outcome(StrEnum):
@@ -148,6 +152,7 @@ class SmtpTransport:
         assert settings.smtp_host is not None
         self._settings = settings
         self._client: aiosmtplib.SMTP | None = None
+        self._last_used = 0.0
         security = settings.smtp_security.value
         self.description = f"SMTP {settings.smtp_host}:{settings.smtp_port_or_default} ({security})"
 
@@ -191,23 +196,34 @@ class SmtpTransport:
         return client
 
     async def send(self, message: EmailMessage) -> SendResult:
-        """Send one message; reconnect once if the kept connection went away."""
-        for attempt in (1, 2):
+        """Send one message on the kept connection, reconnecting when it went away idle.
+
+        A connection lost *during* a transaction is not retried here: the relay may have
+        queued the message, so the ledger decides (a later run re-sends it, same Message-ID).
+        """
+        try:
+            client = await self._live_client()
+            return await self._send_once(client, message)
+        except aiosmtplib.SMTPConnectResponseError as exc:
+            self._client = None
+            return SendResult(Outcome.RELAY_DOWN, f"{exc.code} {' '.join(exc.message.split())}")
+        except _RELAY_DOWN_ERRORS as exc:
+            self._client = None
+            return SendResult(Outcome.RELAY_DOWN, f"{type(exc).__name__}: {exc}".strip(": "))
+
+    async def _live_client(self) -> aiosmtplib.SMTP:
+        """The kept connection if it still answers NOOP after being idle, else a new one."""
+        client = self._client
+        if client is not None and client.is_connected:
+            if time.monotonic() - self._last_used < IDLE_CHECK_SECONDS:
+                return client
             try:
-                if self._client is None or not self._client.is_connected:
-                    self._client = await self._connect()
-                return await self._send_once(self._client, message)
-            except aiosmtplib.SMTPServerDisconnected as exc:
-                self._client = None
-                if attempt == 2:
-                    return SendResult(Outcome.RELAY_DOWN, f"disconnected: {exc}")
-            except aiosmtplib.SMTPConnectResponseError as exc:
-                self._client = None
-                return SendResult(Outcome.RELAY_DOWN, f"{exc.code} {exc.message}")
-            except _RELAY_DOWN_ERRORS as exc:
-                self._client = None
-                return SendResult(Outcome.RELAY_DOWN, f"{type(exc).__name__}: {exc}")
-        raise AssertionError("unreachable")
+                await client.noop()
+                return client
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+        self._client = await self._connect()
+        return self._client
 
     async def _send_once(self, client: aiosmtplib.SMTP, message: EmailMessage) -> SendResult:
         try:
@@ -223,6 +239,8 @@ class SmtpTransport:
             if exc.code == 421:
                 self._client = None
             return classify(exc.code, exc.message, "SMTP")
+        finally:
+            self._last_used = time.monotonic()
         return SendResult(Outcome.SENT, " ".join(reply.split()) or "250")
 
 

@@ -215,6 +215,11 @@ def find_definitions(text: str) -> dict[str, str]:
     return found
 
 
+def strip_definitions(text: str) -> str:
+    """Drop "(LF)" after its long form, so a definition does not count the long form twice."""
+    return _DEFINITION.sub(" ", text)
+
+
 def _best_long_form(short: str, candidate: str) -> str | None:
     """Schwartz–Hearst backwards match of `short`'s characters inside `candidate`."""
     s_idx, l_idx = len(short) - 1, len(candidate) - 1

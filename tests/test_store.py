@@ -1,0 +1,124 @@
+"""The ledger: schema, merging papers, idempotent planning, seen only with the sent mark."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from newsletter.models import DigestState, Paper, RankedPaper, Source
+from newsletter.store import MIGRATIONS, Store
+
+NOW = dt.datetime(2025, 8, 29, 5, 30, tzinfo=dt.UTC)
+DAY = dt.date(2025, 8, 29)
+
+
+def _paper(pid: str = "2508.00001", day: dt.date = DAY, **changes: object) -> Paper:
+    base: dict[str, object] = dict(id=pid, title="T", abstract="A", listed_on=day,
+                                   sources=frozenset({Source.HF}))
+    base.update(changes)
+    return Paper(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "n.db")
+
+
+def test_schema_is_versioned_and_wal(store: Store, tmp_path: Path) -> None:
+    """A new database is migrated to the latest version, in WAL mode."""
+    db = sqlite3.connect(tmp_path / "n.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+    Store.open(tmp_path / "n.db").close()  # reopening migrates nothing and fails nothing
+    assert store.path == tmp_path / "n.db"
+
+
+def test_same_paper_twice_is_one_row_enriched(store: Store) -> None:
+    """A paper listed again (or by another source) is merged: votes grow, nothing is lost."""
+    first = store.upsert_papers([_paper(upvotes=3, github_repo="https://github.com/a/b")],
+                                Source.HF, NOW)
+    second = store.upsert_papers(
+        [_paper(day=DAY + dt.timedelta(days=6), upvotes=27, categories=("cs.CV",),
+                sources=frozenset({Source.ARXIV}))],
+        Source.ARXIV, NOW)
+    assert (first.new, second.new, second.updated) == (1, 0, 1)
+    (paper,) = store.papers_by_id(["2508.00001"])
+    assert paper.upvotes == 27 and paper.github_repo == "https://github.com/a/b"
+    assert paper.listed_on == DAY and paper.categories == ("cs.CV",)
+    assert paper.sources == frozenset({Source.HF, Source.ARXIV})
+    assert store.count_papers() == 1
+    later = DAY + dt.timedelta(days=6)
+    assert [p.id for p in store.papers_listed(later, later, [Source.ARXIV])] == ["2508.00001"]
+    assert store.papers_listed(later, later, [Source.HF]) == []
+
+
+def test_unchanged_paper_counts_as_unchanged(store: Store) -> None:
+    """Importing the same day twice reports nothing new and nothing updated."""
+    store.upsert_papers([_paper()], Source.HF, NOW)
+    again = store.upsert_papers([_paper()], Source.HF, NOW)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_plan_is_idempotent(store: Store) -> None:
+    """Planning the same (subscriber, day) twice keeps the first row and its Message-ID."""
+    store.upsert_papers([_paper()], Source.HF, NOW)
+    picked = [RankedPaper(_paper(), 1.0, ("matched: x",))]
+    first = store.plan("a@x.org", DAY, DAY, "<one@x>", picked, NOW)
+    second = store.plan("a@x.org", DAY, DAY, "<two@x>", picked, NOW)
+    assert first.id == second.id and second.message_id == "<one@x>"
+    assert first.state is DigestState.PLANNED
+
+
+def test_empty_plan_is_replanned_when_papers_arrive(store: Store) -> None:
+    """An empty digest row does not block a later plan of the same day with papers."""
+    empty = store.plan("a@x.org", DAY, DAY, "<e@x>", [], NOW)
+    assert empty.state is DigestState.EMPTY
+    store.upsert_papers([_paper()], Source.HF, NOW)
+    row = store.plan("a@x.org", DAY, DAY, "<p@x>", [RankedPaper(_paper(), 1.0, ("r",))], NOW)
+    assert row.state is DigestState.PLANNED and row.message_id == "<p@x>"
+
+
+def test_seen_only_when_marked_sent(store: Store) -> None:
+    """Papers become seen in the transaction that marks the digest sent, not before."""
+    store.upsert_papers([_paper()], Source.HF, NOW)
+    row = store.plan("a@x.org", DAY, DAY, "<m@x>", [RankedPaper(_paper(), 1.0, ("r",))], NOW)
+    store.begin_attempt(row.id, NOW)
+    assert store.seen_ids("a@x.org") == set()
+    store.mark_unsent(row.id, DigestState.RETRY, NOW, "451 later", NOW)
+    assert store.seen_ids("a@x.org") == set()
+    store.begin_attempt(row.id, NOW)
+    store.mark_sent(row.id, NOW, "250 ok")
+    assert store.seen_ids("a@x.org") == {"2508.00001"}
+    sent = store.digest("a@x.org", DAY)
+    assert sent is not None and sent.state is DigestState.SENT and sent.attempts == 2
+    assert [a.outcome for a in store.attempts(row.id)] == ["retry", "sent"]
+    assert store.integrity_ok()
+
+
+def test_failed_commit_rolls_back(store: Store) -> None:
+    """An error inside a transaction leaves nothing half-written."""
+    with pytest.raises(RuntimeError), store.transaction() as db:
+        db.execute("INSERT INTO fetches (source, at, status) VALUES ('hf', 'x', 'ok')")
+        raise RuntimeError("disk full")
+    assert store.fetch_outcomes(DAY) == []
+
+
+def test_hard_bounces_disable_after_limit(store: Store) -> None:
+    """Three hard bounces in a row disable a subscriber; a success in between resets the count."""
+    assert not store.record_hard_bounce("a@x.org", NOW, 3)
+    assert not store.record_hard_bounce("a@x.org", NOW, 3)
+    assert store.disabled("a@x.org") is None
+    assert store.record_hard_bounce("a@x.org", NOW, 3)
+    assert store.disabled("a@x.org") == "3 hard bounces in a row"
+
+
+def test_readonly_open_refuses_missing_database(tmp_path: Path) -> None:
+    """A preview before any fetch says what to do."""
+    from newsletter.errors import InputError
+
+    with pytest.raises(InputError, match="run `newsletter fetch` first"):
+        Store.open_readonly(tmp_path / "none.db")
