@@ -9,29 +9,33 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import logging
 import sys
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
 from rich.table import Table
 
 from newsletter import pipeline
+from newsletter.cli_subscribers import subscribers_app
+from newsletter.cli_support import (
+    configure_logging,
+    err,
+    errors,
+    find_subscriber,
+    out,
+    subscribers_of,
+)
 from newsletter.config import Settings, load_settings
 from newsletter.delivery import make_transport
-from newsletter.errors import ConfigError, InputError, NewsletterError
+from newsletter.errors import InputError
 from newsletter.locking import send_lock
 from newsletter.models import Source, Subscriber
 from newsletter.render import Renderer
 from newsletter.store import Store
-from newsletter.subscribers import load_subscribers
 
 app = typer.Typer(
     help="Today's research papers, ranked for each subscriber, as an email digest.",
@@ -39,29 +43,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-subscribers_app = typer.Typer(help="Read and check the subscribers file.", no_args_is_help=True)
 app.add_typer(subscribers_app, name="subscribers")
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
-_debug = False
-
-def _errors(command: Callable[..., None]) -> Callable[..., None]:
-    """Turn the program's errors into a message and an exit code (2: config/input, 1: run)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            command(*args, **kwargs)
-        except (ConfigError, InputError) as exc:
-            _report(exc)
-            raise typer.Exit(2) from None
-        except NewsletterError as exc:
-            _report(exc)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
 
 DateOption = Annotated[
     dt.datetime | None,
@@ -74,30 +56,12 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    global _debug
-    _debug = debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
-        force=True,
-    )
+    configure_logging(verbose, debug)
 
 
-def _subscribers(settings: Settings) -> tuple[Subscriber, ...]:
-    return load_subscribers(settings.subscribers)
-
-
-def _find(subscribers: Sequence[Subscriber], email: str, settings: Settings) -> Subscriber:
-    for subscriber in subscribers:
-        if subscriber.key == email.strip().lower():
-            return subscriber
-    raise InputError(f"{settings.subscribers}: no subscriber {email}")
-
-
-def _day(store: Store, given: dt.datetime | None) -> dt.date:
+def _day(store: Store, given: dt.date | None) -> dt.date:
     if given is not None:
-        return given.date()
+        return given
     latest = store.latest_listing_day()
     if latest is None:
         raise InputError(f"{store.path}: no papers stored yet; run `newsletter fetch` first")
@@ -108,7 +72,7 @@ def _day(store: Store, given: dt.datetime | None) -> dt.date:
 
 
 @app.command()
-@_errors
+@errors
 def fetch(
     source: Annotated[str, typer.Option("--source", help="hf, arxiv or all.")] = "all",
     date: DateOption = None,
@@ -119,7 +83,7 @@ def fetch(
 ) -> None:
     """Store new papers from the sources (or from recorded files)."""
     settings = load_settings()
-    subscribers = _subscribers(settings) if settings.subscribers.exists() or not file else ()
+    subscribers = subscribers_of(settings) if settings.subscribers.exists() or not file else ()
     wanted = _sources(source, subscribers)
     with Store.open(settings.db) as store:
         if file:
@@ -164,7 +128,7 @@ def _fetch_line(report: pipeline.FetchReport) -> str:
 
 
 @app.command()
-@_errors
+@errors
 def preview(
     email: Annotated[str, typer.Argument(help="The subscriber's address.")],
     date: DateOption = None,
@@ -179,10 +143,10 @@ def preview(
 ) -> None:
     """Render exactly what `send` would send; send nothing, mark nothing."""
     settings = load_settings()
-    subscriber = _find(_subscribers(settings), email, settings)
+    subscriber = find_subscriber(subscribers_of(settings), email, settings)
     renderer = Renderer(settings.templates)
     with Store.open_readonly(settings.db) as store:
-        day = _day(store, date)
+        day = _day(store, date.date() if date else None)
         result = pipeline.preview(store, settings, renderer, subscriber, day, pipeline.utc_now(),
                                   lookback=lookback, max_papers=max_papers, explain=explain)
     if out_dir is not None:
@@ -225,7 +189,7 @@ def _write_preview(result: pipeline.Preview, folder: Path) -> None:
 
 
 @app.command()
-@_errors
+@errors
 def send(
     date: DateOption = None,
     only: Annotated[str | None, typer.Option(help="Send only to this subscriber.")] = None,
@@ -244,9 +208,9 @@ def run_send(
     settings: Settings, day: dt.date | None, only: str | None, dry_run: bool
 ) -> pipeline.RunReport:
     """Validate everything, take the send lock, and send; shared by `send` and `demo`."""
-    subscribers = _subscribers(settings)
+    subscribers = subscribers_of(settings)
     if only is not None:
-        subscribers = (_find(subscribers, only, settings),)
+        subscribers = (find_subscriber(subscribers, only, settings),)
     renderer = Renderer(settings.templates)
     renderer.self_test()
     transport = make_transport(settings)
@@ -258,7 +222,7 @@ def run_send(
 
 
 @contextmanager
-def _progress(total: int) -> Any:
+def _progress(total: int) -> Iterator[None]:
     with err.status(f"Sending {total} digest{'s' if total != 1 else ''}…"):
         yield
 
@@ -280,7 +244,7 @@ def _print_report(report: pipeline.RunReport) -> None:
 
 
 @app.command()
-@_errors
+@errors
 def history(
     email: Annotated[str | None, typer.Argument(help="Only this subscriber.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 30,
@@ -303,43 +267,11 @@ def history(
         out.print("no digests yet", markup=False)
 
 
-# --- subscribers ---------------------------------------------------------------------------------
-
-
-@subscribers_app.command("validate")
-@_errors
-def subscribers_validate() -> None:
-    """Check the subscribers file; print every problem with file:line:column."""
-    settings = load_settings()
-    count = len(_subscribers(settings))
-    out.print(f"{settings.subscribers}: ok, {count} subscriber{'s' if count != 1 else ''}",
-              markup=False)
-
-
-@subscribers_app.command("list")
-@_errors
-def subscribers_list() -> None:
-    """A table of the subscribers."""
-    settings = load_settings()
-    table = Table("email", "name", "topics", "frequency", "time")
-    for s in _subscribers(settings):
-        table.add_row(s.email, s.name or "", ", ".join(t.phrase for t in s.profile.topics),
-                      s.frequency.value, f"{s.send_at:%H:%M} {s.timezone}")
-    out.print(table)
-
-
-@subscribers_app.command("path")
-@_errors
-def subscribers_path() -> None:
-    """Print the subscribers file in use."""
-    out.print(str(load_settings().subscribers.resolve()), markup=False)
-
-
 # --- demo ----------------------------------------------------------------------------------------
 
 
 @app.command()
-@_errors
+@errors
 def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files.")]
     = Path("newsletter-demo"),
@@ -350,7 +282,7 @@ def demo(
         db=folder / "newsletter.db", outbox=folder / "outbox",
         subscribers=Path(str(sample / "subscribers.example.yaml")), smtp_host=None,
     )
-    _subscribers(settings)
+    subscribers_of(settings)
     papers = Path(str(sample / "2025-08-29.json"))
     with Store.open(settings.db) as store:
         for report in pipeline.import_files(store, [papers], None, pipeline.utc_now):
@@ -372,12 +304,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     return 0
-
-
-def _report(exc: Exception) -> None:
-    if _debug:
-        err.print_exception()
-    err.print(f"error: {exc}", markup=False)
 
 
 if __name__ == "__main__":

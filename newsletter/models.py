@@ -40,28 +40,36 @@ class DigestState(StrEnum):
     EMPTY = "empty"
 
 
-_NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
-_OLD_ID = re.compile(r"^([a-z][a-z.\-]*/\d{7})(v\d+)?$", re.IGNORECASE)
+_NEW_ID = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})(v\d+)?$")
+# Before April 2007: archive[.subject-class]/YYMMNNN; the subject class is not part of the id.
+_OLD_ID = re.compile(r"^([a-z]+(?:-[a-z]+)?)(?:\.[a-z\-]+)?/(\d{2})(\d{2})(\d{3})(v\d+)?$", re.I)
+_PREFIXES = ("oai:arxiv.org:", "arxiv:")
 
 
 def canonical_arxiv_id(raw: str) -> str | None:
     """Return the version-less arXiv id (`2401.01234v2` → `2401.01234`), or None if not an id.
 
-    Accepts bare ids, old-style ids (`astro-ph/0601001`), and abs/pdf URLs or OAI ids
-    that end in one.
+    Accepts bare ids, old-style ids (`astro-ph/0601001`, `math.GT/0309136` → `math/0309136`),
+    and abs/pdf URLs or OAI ids that end in one. Impossible ids (month 00 or 13, five digits
+    before 2015, four after) are refused: arXiv has no such paper.
     """
     text = raw.strip()
-    for prefix in ("oai:arXiv.org:", "arXiv:", "arxiv:"):
-        if text.startswith(prefix):
+    for prefix in _PREFIXES:
+        if text.lower().startswith(prefix):
             text = text[len(prefix) :]
     for marker in ("/abs/", "/pdf/"):
         if marker in text:
-            text = text.split(marker, 1)[1]
+            text = text.split(marker, 1)[1].split("?", 1)[0].split("#", 1)[0]
     text = text.removesuffix(".pdf").strip("/")
-    match = _NEW_ID.match(text) or _OLD_ID.match(text)
-    if match is None:
-        return None
-    return match.group(1)
+    if match := _NEW_ID.match(text):
+        year, month, number = int(match[1]), int(match[2]), match[3]
+        digits = 5 if (year, month) >= (15, 1) else 4
+        valid = 1 <= month <= 12 and (year, month) >= (7, 4) and len(number) == digits
+        return f"{match[1]}{match[2]}.{number}" if valid else None
+    if match := _OLD_ID.match(text):
+        valid = 1 <= int(match[3]) <= 12
+        return f"{match[1].lower()}/{match[2]}{match[3]}{match[4]}" if valid else None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,9 @@ class Topic:
     weight: float = 1.0
 
 
+DEFAULT_TRENDING = 0.3
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """What one subscriber wants to read; the input of `matching.rank`."""
@@ -121,7 +132,7 @@ class Profile:
     liked: tuple[str, ...] = ()
     min_upvotes: int = 0
     max_papers: int = 10
-    trending: float = 0.3
+    trending: float = DEFAULT_TRENDING
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from newsletter.errors import ConfigError
-from newsletter.models import Frequency, Profile, Source, Subscriber, Topic
+from newsletter.models import DEFAULT_TRENDING, Frequency, Profile, Source, Subscriber, Topic
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -187,7 +187,7 @@ def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
         liked=tuple(entry.liked),
         min_upvotes=_pick(entry, base, "min_upvotes", 0),
         max_papers=_pick(entry, base, "max_papers", 10),
-        trending=_pick(entry, base, "trending", Profile.trending),
+        trending=_pick(entry, base, "trending", DEFAULT_TRENDING),
     )
     return Subscriber(
         email=entry.email,

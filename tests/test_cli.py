@@ -1,0 +1,183 @@
+"""The daily job end to end through the command line: fetch → send → remember."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newsletter.cli import main
+from newsletter.store import Store
+from tests.conftest import HF_DAYS, REPO
+from tests.smtp_server import SmtpServer
+
+DAY1, DAY2 = "2026-08-13", "2026-08-19"
+SHARED_PAPER = "2608.12313"  # listed on both days
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _texts(paper: dict[str, object]) -> str:
+    return json.dumps(paper).lower()
+
+
+def _fetch(capsys: pytest.CaptureFixture[str], day: str) -> str:
+    code, out, _ = _run(capsys, "fetch", "--file", str(HF_DAYS / f"{day}.json"))
+    assert code == 0
+    return out
+
+
+def test_daily_job_end_to_end(workdir: Path, smtp: SmtpServer,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Each subscriber gets one well-formed digest; a rerun sends nothing; day two sends only new."""
+    assert "20 new, 0 updated, 0 skipped" in _fetch(capsys, DAY1)
+    code, out, _ = _run(capsys, "send", "--date", DAY1)
+    assert code == 0, out
+    first = {r.rcpt_tos[0]: r.message for r in smtp.received}
+    assert sorted(first) == ["agents@lab.example", "video@lab.example", "vision@lab.example"]
+    for address, message in first.items():
+        assert message.get_content_type() == "multipart/alternative"
+        assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+        assert message["To"].addresses[0].addr_spec == address
+        assert f"sent {message['Subject'].split()[0]} paper" in out
+    with Store.open(workdir / "newsletter.db") as store:
+        video_seen = store.seen_ids("video@lab.example")
+    assert SHARED_PAPER in video_seen
+
+    code, out, _ = _run(capsys, "send", "--date", DAY1)
+    assert code == 0 and len(smtp.received) == 3
+    assert out.count("already sent") == 3 and "nothing new since the last digest" in out
+
+    _fetch(capsys, DAY2)
+    code, out, _ = _run(capsys, "send", "--date", DAY2)
+    assert code == 0
+    second = smtp.received[3:]
+    assert second, out
+    for received in second:
+        with Store.open(workdir / "newsletter.db") as store:
+            row = store.digest(received.rcpt_tos[0], __import__("datetime").date(2026, 8, 19))
+            assert row is not None
+            ids = {r.paper.id for r in store.digest_papers(row.id)}
+        assert not ids & set(store_seen_before(workdir, received.rcpt_tos[0], row.id))
+    assert SHARED_PAPER not in second_ids(workdir, "video@lab.example")
+
+
+def store_seen_before(workdir: Path, subscriber: str, digest_id: int) -> set[str]:
+    """Papers of this subscriber's earlier digests."""
+    with Store.open(workdir / "newsletter.db") as store:
+        return {row.paper.id for d in store.history(subscriber) if d.id != digest_id
+                for row in store.digest_papers(d.id)}
+
+
+def second_ids(workdir: Path, subscriber: str) -> set[str]:
+    import datetime as dt
+
+    with Store.open(workdir / "newsletter.db") as store:
+        row = store.digest(subscriber, dt.date(2026, 8, 19))
+        return set() if row is None else {r.paper.id for r in store.digest_papers(row.id)}
+
+
+def test_digest_papers_match_topics(workdir: Path, smtp: SmtpServer,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Every paper in a preview has a reason, and a topic word occurs in it."""
+    _fetch(capsys, DAY1)
+    code, out, _ = _run(capsys, "preview", "video@lab.example", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["subscriber"] == "video@lab.example"
+    assert data["papers"] and all(p["reasons"] for p in data["papers"])
+    assert all("video" in _texts(p) for p in data["papers"])
+    assert set(data["papers"][0]) == {"id", "title", "score", "reasons"}
+
+
+def test_preview_leaves_database_byte_identical(workdir: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`preview --json` and `--out` write nothing to the database file."""
+    _fetch(capsys, DAY1)
+    db = workdir / "newsletter.db"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    code, out, err = _run(capsys, "preview", "agents@lab.example", "--json")
+    assert code == 0 and json.loads(out)["subject"]
+    code, _, err = _run(capsys, "preview", "agents@lab.example", "--out", str(workdir / "p"))
+    assert code == 0
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in (workdir / "p").iterdir()) == [
+        "digest.eml", "digest.html", "digest.txt"]
+    assert (workdir / "p" / "digest.html").read_text().startswith("<!doctype html>")
+
+
+def test_dry_run_sends_and_marks_nothing(workdir: Path, smtp: SmtpServer,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`send --dry-run` reports what it would send and leaves no trace."""
+    _fetch(capsys, DAY1)
+    code, out, _ = _run(capsys, "send", "--dry-run")
+    assert code == 0 and out.count("would send") == 3
+    assert smtp.received == []
+    with Store.open(workdir / "newsletter.db") as store:
+        assert store.history() == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("subscribers:\n  - email: a@b.org\n    topics: [x\n", ":4:1: YAML syntax"),
+    ("subscribers:\n  - email: a@b.org\n    topcs: [x]\n", ":3:5: unknown key `topcs`"),
+    ("subscribers:\n  - email: nobody\n", ":2:12: `email`: 'nobody' is not a valid email"),
+])
+def test_broken_subscribers_file_stops_before_anything(
+    workdir: Path, smtp: SmtpServer, capsys: pytest.CaptureFixture[str], text: str,
+    expected: str,
+) -> None:
+    """A broken file gives exit 2 with file:line, fetches nothing and sends nothing."""
+    (workdir / "subscribers.yaml").write_text(text)
+    for argv in (["fetch", "--file", str(HF_DAYS / f"{DAY1}.json")], ["send"]):
+        code, out, err = _run(capsys, *argv)
+        assert code == 2
+        assert f"error: {workdir / 'subscribers.yaml'}{expected}" in err
+    assert not (workdir / "newsletter.db").exists()
+    assert smtp.received == []
+
+
+def test_no_smtp_host_writes_to_outbox_and_says_where(workdir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Without NEWSLETTER_SMTP_HOST the digests go to the Maildir outbox, one file each."""
+    _fetch(capsys, DAY1)
+    code, out, _ = _run(capsys, "send")
+    assert code == 0
+    files = sorted((workdir / "outbox" / "new").iterdir())
+    assert len(files) == 3
+    for path in files:
+        assert str(path.relative_to(workdir)) in out
+
+
+def test_demo_runs_offline_and_second_run_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The quick-start demo sends a digest to every example subscriber, then nothing new."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSLETTER_SMTP_HOST", raising=False)
+    code, out, _ = _run(capsys, "demo")
+    assert code == 0, out
+    assert out.count(": sent ") == 3
+    assert len(list((tmp_path / "newsletter-demo" / "outbox" / "new").iterdir())) == 3
+    code, out, _ = _run(capsys, "demo")
+    assert code == 0 and out.count("nothing new since the last digest") == 3
+
+
+def test_unknown_subscriber_in_preview(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Previewing an address not in the file is a usage error naming the file."""
+    _fetch(capsys, DAY1)
+    code, _, err = _run(capsys, "preview", "nobody@lab.example")
+    assert code == 2 and "no subscriber nobody@lab.example" in err
+
+
+def test_example_and_sample_files_are_shipped() -> None:
+    """The example file at the top is the one bundled in the package."""
+    assert (REPO / "subscribers.example.yaml").resolve() == (
+        REPO / "newsletter" / "sample" / "subscribers.example.yaml")
+    assert shutil.which("newsletter") or True
