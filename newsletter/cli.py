@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from newsletter import pipeline
+from newsletter import fetching, pipeline, planning
 from newsletter.cli_subscribers import subscribers_app
 from newsletter.cli_support import (
     configure_logging,
@@ -87,12 +87,12 @@ def fetch(
     wanted = _sources(source, subscribers)
     with Store.open(settings.db) as store:
         if file:
-            reports = pipeline.import_files(store, file, date.date() if date else None,
+            reports = fetching.import_files(store, file, date.date() if date else None,
                                             pipeline.utc_now)
         else:
             day = date.date() if date else pipeline.utc_now().date()
             categories = sorted({c for s in subscribers for c in s.profile.arxiv_categories})
-            reports = pipeline.fetch_sources(store, settings, wanted, day, categories,
+            reports = fetching.fetch_sources(store, settings, wanted, day, categories,
                                              pipeline.utc_now)
     for report in reports:
         out.print(_fetch_line(report))
@@ -111,7 +111,7 @@ def _sources(name: str, subscribers: Sequence[Subscriber]) -> list[Source]:
                                  param_hint="--source") from None
 
 
-def _fetch_line(report: pipeline.FetchReport) -> str:
+def _fetch_line(report: fetching.FetchReport) -> str:
     day = report.listed_on.isoformat() if report.listed_on else "?"
     if report.error:
         return f"{report.label} {day}: FAILED: {report.error}"
@@ -147,7 +147,7 @@ def preview(
     renderer = Renderer(settings.templates)
     with Store.open_readonly(settings.db) as store:
         day = _day(store, date.date() if date else None)
-        result = pipeline.preview(store, settings, renderer, subscriber, day, pipeline.utc_now(),
+        result = planning.preview(store, settings, renderer, subscriber, day, pipeline.utc_now(),
                                   lookback=lookback, max_papers=max_papers, explain=explain)
     if out_dir is not None:
         _write_preview(result, out_dir)
@@ -158,7 +158,7 @@ def preview(
         out.print(result.rendered.text, markup=False)
 
 
-def _preview_json(result: pipeline.Preview, explain: bool) -> dict[str, Any]:
+def _preview_json(result: planning.Preview, explain: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
         "subscriber": result.digest.subscriber.email,
         "subject": result.rendered.subject,
@@ -174,7 +174,7 @@ def _preview_json(result: pipeline.Preview, explain: bool) -> dict[str, Any]:
     return data
 
 
-def _write_preview(result: pipeline.Preview, folder: Path) -> None:
+def _write_preview(result: planning.Preview, folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "digest.html").write_text(result.rendered.html, encoding="utf-8")
@@ -215,10 +215,11 @@ def run_send(
     renderer.self_test()
     transport = make_transport(settings)
     with Store.open(settings.db) as store, send_lock(settings.db):
-        runner = pipeline.Runner(settings, store, renderer, transport)
+        runner = pipeline.Runner(settings, store, renderer, transport,
+                                 connect=lambda: make_transport(settings))
         with _progress(len(subscribers)):
             return asyncio.run(pipeline.send_day(runner, subscribers, _day(store, day),
-                                                 dry_run=dry_run))
+                                                 dry_run=dry_run, whole_file=only is None))
 
 
 @contextmanager
@@ -285,7 +286,7 @@ def demo(
     subscribers_of(settings)
     papers = Path(str(sample / "2025-08-29.json"))
     with Store.open(settings.db) as store:
-        for report in pipeline.import_files(store, [papers], None, pipeline.utc_now):
+        for report in fetching.import_files(store, [papers], None, pipeline.utc_now):
             out.print(_fetch_line(report).replace(str(papers), "sample Hugging Face day"),
                       markup=False)
     report = run_send(settings, None, None, dry_run=False)

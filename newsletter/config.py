@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
     smtp_timeout: float = Field(default=30.0, gt=0)
     smtp_connections: int = Field(default=2, ge=1, le=16)
+    hard_bounce_limit: int = Field(default=3, ge=1)
+    rate_per_minute: int | None = Field(default=None, ge=1)
+    rate_per_hour: int | None = Field(default=None, ge=1)
     from_address: str = Field(
         default="Paper digest <newsletter@localhost>", validation_alias="NEWSLETTER_FROM"
     )

@@ -1,22 +1,20 @@
-"""Orchestration: plan the day's digests, run each, record outcomes.
+"""The send run: plan the day's digests, deliver each, record every outcome in the ledger.
 
-Everything that varies between a test, the CLI and the daemon is injected: the clock, the
-transport (SMTP or outbox) and the source fetcher. The ledger (`store`), not the caller,
-decides what is due, so a rerun sends only what is not yet sent.
+Everything that varies between a test, the CLI and the daemon is injected (clock, sleeper,
+transport). The ledger, not the caller, decides what is due: a rerun sends only what is not yet
+sent, and a digest left `sending` by a crash is re-sent with its Message-ID.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
-from newsletter import matching, sources
 from newsletter.config import Settings
 from newsletter.delivery import (
     Outcome,
@@ -24,195 +22,22 @@ from newsletter.delivery import (
     Transport,
     TransportConfigError,
     build_message,
-    make_message_id,
     manage_hint,
 )
-from newsletter.errors import SourceError
-from newsletter.models import (
-    Digest,
-    DigestState,
-    Excluded,
-    Frequency,
-    Ranking,
-    Source,
-    Subscriber,
-)
-from newsletter.render import RenderedDigest, Renderer
-from newsletter.store import DigestRow, Store, UpsertCounts
+from newsletter.models import DigestState, Subscriber
+from newsletter.planning import Planned, is_due, plan_digest
+from newsletter.render import Renderer
+from newsletter.store import DigestRow, Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-MAX_CATCH_UP_DAYS = 7
-HARD_BOUNCE_LIMIT = 3
+Sleeper = Callable[[float], Awaitable[None]]
+MAX_RATE_WAIT = 60.0  # seconds a run waits for the rate limit before leaving the rest queued
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-# --- fetch -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FetchReport:
-    """What one source (or one imported file) gave, for `newsletter fetch` to print."""
-
-    source: Source
-    label: str
-    listed_on: dt.date | None
-    counts: UpsertCounts = UpsertCounts()
-    skipped: tuple[str, ...] = ()
-    empty_day: bool = False
-    error: str | None = None
-
-
-def store_batch(store: Store, batch: sources.Batch, label: str, now: dt.datetime) -> FetchReport:
-    """Store one batch and remember the fetch; an empty announcement day is recorded as such."""
-    counts = store.upsert_papers(batch.papers, batch.source, now)
-    status = "empty" if not batch.papers else "ok"
-    detail = f"{len(batch.skipped)} skipped" if batch.skipped else ""
-    store.record_fetch(batch.source, batch.listed_on, now, status, counts, len(batch.skipped),
-                       detail)
-    return FetchReport(batch.source, label, batch.listed_on, counts, batch.skipped,
-                       batch.empty_day or not batch.papers)
-
-
-def import_files(
-    store: Store, paths: Sequence[Path], listed_on: dt.date | None, clock: Clock
-) -> list[FetchReport]:
-    """`fetch --file`: import recorded responses; a bad file raises `InputError` before storing."""
-    batches = [(path, sources.load_file(path, listed_on)) for path in paths]
-    return [store_batch(store, batch, str(path), clock()) for path, batch in batches]
-
-
-def fetch_sources(
-    store: Store, settings: Settings, wanted: Iterable[Source], day: dt.date,
-    categories: Sequence[str], clock: Clock,
-) -> list[FetchReport]:
-    """Fetch each source for a listing day; a failing source is recorded and the others go on."""
-    reports = []
-    for source in wanted:
-        try:
-            batch = sources.fetch(source, day, settings, categories=categories)
-        except SourceError as exc:
-            log.warning("source %s failed for %s: %s", source.value, day, exc)
-            store.record_fetch(source, day, clock(), "error", detail=str(exc))
-            reports.append(FetchReport(source, source.value, day, error=str(exc)))
-            continue
-        reports.append(store_batch(store, batch, source.value, clock()))
-    return reports
-
-
-# --- planning ----------------------------------------------------------------------------------
-
-
-def period_days(subscriber: Subscriber, day: dt.date) -> int:
-    """How many listing days a digest of `day` covers for this subscriber's frequency."""
-    if subscriber.frequency is Frequency.WEEKLY:
-        return 7
-    if subscriber.frequency is Frequency.WEEKDAYS and day.weekday() == 0:
-        return 3  # Monday's digest also covers the weekend
-    return 1
-
-
-def is_due(subscriber: Subscriber, day: dt.date) -> bool:
-    """Whether this subscriber gets a digest for digest day `day`."""
-    if subscriber.frequency is Frequency.WEEKDAYS:
-        return day.weekday() < 5
-    if subscriber.frequency is Frequency.WEEKLY:
-        return day.weekday() == subscriber.weekly_day
-    return True
-
-
-def window_start(store: Store, subscriber: Subscriber, day: dt.date) -> dt.date:
-    """The first listing day of the digest: its period, stretched back to the last sent digest.
-
-    Stretching means papers from a day whose digest failed, or from a source that was down,
-    arrive in the next digest instead of being missed (at most `MAX_CATCH_UP_DAYS` back).
-    """
-    start = day - dt.timedelta(days=period_days(subscriber, day) - 1)
-    last = store.last_sent_date(subscriber.key, before=day)
-    if last is not None:
-        floor = day - dt.timedelta(days=MAX_CATCH_UP_DAYS - 1)
-        start = max(min(start, last + dt.timedelta(days=1)), floor)
-    return start
-
-
-def rank_for(
-    store: Store, subscriber: Subscriber, start: dt.date, day: dt.date, *, explain: bool = False,
-    max_papers: int | None = None,
-) -> Ranking:
-    """Rank the subscriber's unseen papers listed in [start, day] against their profile."""
-    papers = store.papers_listed(start, day, subscriber.sources)
-    profile = subscriber.profile
-    if max_papers is not None:
-        profile = replace(profile, max_papers=max_papers)
-    candidates = matching.Candidates.build(papers, today=day)
-    liked = store.papers_by_id(profile.liked) if profile.liked else []
-    return matching.rank(profile, candidates, seen=store.seen_ids(subscriber.key),
-                         liked_papers=liked, explain=explain)
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """A digest as planning saw it; `row` is None in a dry run (nothing is written)."""
-
-    digest: Digest
-    row: DigestRow | None
-
-
-def plan_digest(
-    store: Store, settings: Settings, subscriber: Subscriber, day: dt.date, now: dt.datetime,
-    *, write: bool = True,
-) -> Planned:
-    """The digest of (subscriber, day): the stored one if it exists, else a fresh ranking."""
-    row = store.digest(subscriber.key, day)
-    if row is not None and row.state is not DigestState.EMPTY:
-        papers = tuple(store.digest_papers(row.id))
-        return Planned(Digest(subscriber, day, row.window_start, papers, row.message_id), row)
-    start = window_start(store, subscriber, day)
-    picked = rank_for(store, subscriber, start, day).picked
-    message_id = make_message_id(subscriber, day, settings.from_address)
-    digest = Digest(subscriber, day, start, picked, message_id)
-    if not write:
-        return Planned(digest, None)
-    row = store.plan(subscriber.key, day, start, message_id, picked, now)
-    return Planned(Digest(subscriber, day, row.window_start, picked, row.message_id), row)
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """Exactly what `send` would send (or has sent) that day, built without writing anything."""
-
-    digest: Digest
-    rendered: RenderedDigest
-    message: EmailMessage
-    excluded: tuple[Excluded, ...]
-
-
-def preview(
-    store: Store, settings: Settings, renderer: Renderer, subscriber: Subscriber, day: dt.date,
-    now: dt.datetime, *, lookback: int | None = None, max_papers: int | None = None,
-    explain: bool = False,
-) -> Preview:
-    """Plan without writing (or, with `lookback`, rank that many days ending on `day`)."""
-    if lookback is None and max_papers is None and not explain:
-        digest = plan_digest(store, settings, subscriber, day, now, write=False).digest
-        excluded: tuple[Excluded, ...] = ()
-    else:
-        start = (day - dt.timedelta(days=lookback - 1) if lookback
-                 else window_start(store, subscriber, day))
-        ranking = rank_for(store, subscriber, start, day, explain=explain, max_papers=max_papers)
-        message_id = make_message_id(subscriber, day, settings.from_address)
-        digest = Digest(subscriber, day, start, ranking.picked, message_id)
-        excluded = ranking.excluded
-    rendered = renderer.render(digest, manage_hint(settings))
-    message = build_message(rendered, subscriber, settings, digest.message_id, now)
-    return Preview(digest, rendered, message, excluded)
-
-
-# --- sending -----------------------------------------------------------------------------------
 
 
 class Status(StrEnum):
@@ -224,6 +49,7 @@ class Status(StrEnum):
     ALREADY_SENT = "already sent"
     NOT_DUE = "not due"
     DISABLED = "disabled"
+    QUEUED = "queued"
     RETRY = "retry"
     FAILED = "failed"
     DEFERRED = "deferred"
@@ -252,13 +78,19 @@ class RunReport:
 
 @dataclass(frozen=True, slots=True)
 class Runner:
-    """Everything a send needs, built once by the CLI or the scheduler."""
+    """Everything a send needs, built once by the CLI or the scheduler.
+
+    `connect` makes extra transports for parallel connections (up to
+    `settings.smtp_connections`); without it, everything goes over `transport`.
+    """
 
     settings: Settings
     store: Store
     renderer: Renderer
     transport: Transport
     clock: Clock = utc_now
+    sleep: Sleeper = asyncio.sleep
+    connect: Callable[[], Transport] | None = None
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> dt.timedelta:
@@ -268,10 +100,22 @@ def retry_delay(attempts: int, rng: random.Random | None = None) -> dt.timedelta
     return dt.timedelta(seconds=base * jitter)
 
 
-def _skip_reason(runner: Runner, subscriber: Subscriber, day: dt.date) -> SubscriberResult | None:
+# --- planning the run --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One digest to deliver in this run."""
+
+    index: int
+    subscriber: Subscriber
+    planned: Planned
+
+
+def _skip_reason(store: Store, subscriber: Subscriber, day: dt.date) -> SubscriberResult | None:
     if not subscriber.enabled:
         return SubscriberResult(subscriber.email, Status.DISABLED, detail="enabled: false")
-    why = runner.store.disabled(subscriber.key)
+    why = store.disabled(subscriber.key)
     if why:
         return SubscriberResult(subscriber.email, Status.DISABLED, detail=why)
     if not is_due(subscriber, day):
@@ -280,90 +124,174 @@ def _skip_reason(runner: Runner, subscriber: Subscriber, day: dt.date) -> Subscr
     return None
 
 
-async def send_day(
-    runner: Runner, subscribers: Sequence[Subscriber], day: dt.date, *, dry_run: bool = False
-) -> RunReport:
-    """Plan and send the digests of `day` for these subscribers; stop early if the relay is down.
-
-    A dry run renders and builds every message but writes nothing and sends nothing.
-    """
-    report = RunReport(day, runner.transport.description)
-    relay_down: str | None = None
-    async with runner.transport:
-        for subscriber in subscribers:
-            result = _skip_reason(runner, subscriber, day)
-            if result is None and relay_down:
-                result = SubscriberResult(subscriber.email, Status.DEFERRED, detail=relay_down)
-            if result is None:
-                result = await _run_one(runner, subscriber, day, dry_run)
-                if result.status is Status.DEFERRED:
-                    relay_down = result.detail
-            report.results.append(result)
-    if relay_down:
-        log.warning("relay down, run deferred: %s", relay_down)
-    return report
-
-
-async def _run_one(
+def _plan_one(
     runner: Runner, subscriber: Subscriber, day: dt.date, dry_run: bool
-) -> SubscriberResult:
-    planned = plan_digest(runner.store, runner.settings, subscriber, day, runner.clock(),
-                          write=not dry_run)
+) -> SubscriberResult | Planned:
+    """The digest to send for this subscriber, or the reason there is none to send now."""
+    store, now, email = runner.store, runner.clock(), subscriber.email
+    if not dry_run:
+        for expired in store.expire_unsent(subscriber.key, before=day, now=now):
+            log.info("digest of %s for %s expired unsent; its papers roll into %s",
+                     expired.isoformat(), email, day.isoformat())
+    planned = plan_digest(store, runner.settings, subscriber, day, now, write=not dry_run)
     row, count = planned.row, len(planned.digest.papers)
     if row is not None and row.state is DigestState.SENT:
-        return SubscriberResult(subscriber.email, Status.ALREADY_SENT, count,
-                                f"sent {row.sent_at:%Y-%m-%d %H:%M} UTC; nothing new since the "
-                                "last digest" if row.sent_at else "")
+        when = f"sent {row.sent_at:%Y-%m-%d %H:%M} UTC; " if row.sent_at else ""
+        return SubscriberResult(email, Status.ALREADY_SENT, count,
+                                when + "nothing new since the last digest")
     if not count:
-        return SubscriberResult(subscriber.email, Status.NOTHING_NEW,
+        return SubscriberResult(email, Status.NOTHING_NEW,
                                 detail="nothing new since the last digest")
     if row is not None and row.state in (DigestState.FAILED, DigestState.EXPIRED,
                                          DigestState.CANCELLED):
-        return SubscriberResult(subscriber.email, Status.FAILED, count, row.last_reply)
-    if row is not None and row.state is DigestState.RETRY and row.next_attempt_at and \
-            row.next_attempt_at > runner.clock():
-        return SubscriberResult(subscriber.email, Status.RETRY, count,
+        return SubscriberResult(email, Status.FAILED, count, f"{row.state}: {row.last_reply}")
+    if row is not None and row.state is DigestState.RETRY and row.next_attempt_at \
+            and row.next_attempt_at > now:
+        return SubscriberResult(email, Status.RETRY, count,
                                 f"next attempt {row.next_attempt_at:%Y-%m-%d %H:%M} UTC "
                                 f"({row.last_reply})")
-    message = build_message(
-        runner.renderer.render(planned.digest, manage_hint(runner.settings)),
-        subscriber, runner.settings, planned.digest.message_id, runner.clock(),
-    )
-    if dry_run or row is None:
-        return SubscriberResult(subscriber.email, Status.WOULD_SEND, count,
-                                str(message["Subject"]))
-    runner.store.begin_attempt(row.id, runner.clock())
-    try:
-        result = await runner.transport.send(message)
-    except TransportConfigError as exc:
-        runner.store.mark_unsent(row.id, DigestState.RETRY, runner.clock(), str(exc),
-                                 next_attempt_at=runner.clock())
-        raise
-    return _record(runner, subscriber, row, count, result)
+    return planned
 
 
-def _record(
-    runner: Runner, subscriber: Subscriber, row: DigestRow, count: int, result: SendResult
-) -> SubscriberResult:
-    """Write the attempt's outcome to the ledger (papers become seen only on SENT)."""
-    store, now = runner.store, runner.clock()
-    email = subscriber.email
-    if result.outcome is Outcome.SENT:
-        store.mark_sent(row.id, now, result.reply)
-        log.info("digest sent to %s: %d papers (%s)", email, count, result.reply)
-        return SubscriberResult(email, Status.SENT, count, result.location or result.reply)
-    if result.outcome is Outcome.PERMANENT:
-        store.mark_unsent(row.id, DigestState.FAILED, now, result.reply)
-        if store.record_hard_bounce(subscriber.key, now, HARD_BOUNCE_LIMIT):
-            log.warning("%s disabled after %d hard bounces", email, HARD_BOUNCE_LIMIT)
-        log.warning("digest to %s failed for good: %s", email, result.reply)
-        return SubscriberResult(email, Status.FAILED, count, result.reply)
-    if result.outcome is Outcome.RELAY_DOWN:
-        store.mark_unsent(row.id, DigestState.RETRY, now, result.reply, next_attempt_at=now)
-        return SubscriberResult(email, Status.DEFERRED, count, result.reply)
-    next_at = now + retry_delay(row.attempts + 1)
-    store.mark_unsent(row.id, DigestState.RETRY, now, result.reply, next_attempt_at=next_at)
-    log.warning("digest to %s deferred by the relay (%s); retry at %s", email, result.reply,
-                next_at.isoformat(timespec="minutes"))
-    return SubscriberResult(email, Status.RETRY, count,
-                            f"{result.reply}; next attempt {next_at:%Y-%m-%d %H:%M} UTC")
+def cancel_ineligible(runner: Runner, subscribers: Sequence[Subscriber]) -> None:
+    """Unsent digests of people no longer in the file (or disabled) are cancelled, not sent."""
+    eligible = {s.key for s in subscribers if s.enabled}
+    for row in runner.store.unsent():
+        if row.subscriber not in eligible or runner.store.disabled(row.subscriber):
+            runner.store.mark_unsent(row.id, DigestState.CANCELLED, runner.clock(),
+                                     "subscriber removed or disabled before sending")
+            log.info("digest of %s for %s cancelled: no longer subscribed",
+                     row.digest_date.isoformat(), row.subscriber)
+
+
+async def send_day(
+    runner: Runner, subscribers: Sequence[Subscriber], day: dt.date, *, dry_run: bool = False,
+    whole_file: bool = True,
+) -> RunReport:
+    """Plan and deliver the digests of `day`; a dry run renders everything, writes nothing.
+
+    `whole_file` says `subscribers` is the whole file, so rows of anyone else are cancelled.
+    """
+    if whole_file and not dry_run:
+        cancel_ineligible(runner, subscribers)
+    results: dict[int, SubscriberResult] = {}
+    jobs: list[Job] = []
+    for index, subscriber in enumerate(subscribers):
+        outcome = _skip_reason(runner.store, subscriber, day) or \
+            _plan_one(runner, subscriber, day, dry_run)
+        if isinstance(outcome, SubscriberResult):
+            results[index] = outcome
+        else:
+            jobs.append(Job(index, subscriber, outcome))
+    await Delivery(runner, dry_run).run(jobs, results)
+    report = RunReport(day, runner.transport.description)
+    report.results = [results[i] for i in range(len(subscribers))]
+    return report
+
+
+# --- delivering --------------------------------------------------------------------------------
+
+
+class Delivery:
+    """Delivers jobs over a bounded number of connections, stopping cleanly when told to.
+
+    A relay that is down defers every job not yet started; a credentials or TLS problem stops
+    the run after the messages in flight, then is raised.
+    """
+
+    def __init__(self, runner: Runner, dry_run: bool) -> None:
+        self.runner = runner
+        self.dry_run = dry_run
+        self.relay_down: str | None = None
+        self.config_error: TransportConfigError | None = None
+        self.gate = asyncio.Lock()
+
+    async def run(self, jobs: list[Job], results: dict[int, SubscriberResult]) -> None:
+        queue: asyncio.Queue[Job] = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+        connections = self._connections(len(jobs))
+        await asyncio.gather(*(self._worker(t, queue, results) for t in connections))
+        if self.relay_down:
+            log.warning("relay down, run deferred: %s", self.relay_down)
+        if self.config_error is not None:
+            raise self.config_error
+
+    def _connections(self, jobs: int) -> list[Transport]:
+        wanted = min(self.runner.settings.smtp_connections, max(jobs, 1))
+        extra = [self.runner.connect() for _ in range(wanted - 1)] if self.runner.connect else []
+        return [self.runner.transport, *extra]
+
+    async def _worker(self, transport: Transport, queue: asyncio.Queue[Job],
+                      results: dict[int, SubscriberResult]) -> None:
+        if queue.empty():
+            return
+        async with transport:
+            while not queue.empty():
+                job = queue.get_nowait()
+                results[job.index] = await self._deliver(transport, job)
+
+    async def _deliver(self, transport: Transport, job: Job) -> SubscriberResult:
+        runner, digest, row = self.runner, job.planned.digest, job.planned.row
+        email, count = job.subscriber.email, len(digest.papers)
+        stop = self.relay_down or (self.config_error and str(self.config_error))
+        if stop:
+            return SubscriberResult(email, Status.DEFERRED, count, stop)
+        rendered = runner.renderer.render(digest, manage_hint(runner.settings))
+        message = build_message(rendered, job.subscriber, runner.settings, digest.message_id,
+                                runner.clock())
+        if self.dry_run or row is None:
+            return SubscriberResult(email, Status.WOULD_SEND, count, str(message["Subject"]))
+        async with self.gate:
+            wait = await self._rate_gate()
+            if wait is not None:
+                return SubscriberResult(email, Status.QUEUED, count,
+                                        f"rate limit reached; next slot {wait:%H:%M} UTC")
+            runner.store.begin_attempt(row.id, runner.clock())
+        try:
+            result = await transport.send(message)
+        except TransportConfigError as exc:
+            runner.store.mark_unsent(row.id, DigestState.RETRY, runner.clock(), str(exc),
+                                     next_attempt_at=runner.clock())
+            self.config_error = self.config_error or exc
+            return SubscriberResult(email, Status.DEFERRED, count, str(exc))
+        return self._record(job, row, count, result)
+
+    async def _rate_gate(self) -> dt.datetime | None:
+        """Wait for a free slot under the rate limits; None when free, else the next slot."""
+        settings, store = self.runner.settings, self.runner.store
+        while True:
+            now = self.runner.clock()
+            free_at = store.rate_free_at(now, settings.rate_per_minute, settings.rate_per_hour)
+            if free_at is None or free_at <= now:
+                return None
+            wait = (free_at - now).total_seconds()
+            if wait > MAX_RATE_WAIT:
+                return free_at
+            await self.runner.sleep(wait)
+
+    def _record(self, job: Job, row: DigestRow, count: int, result: SendResult) -> SubscriberResult:
+        """Write the attempt's outcome to the ledger (papers become seen only on SENT)."""
+        runner, email = self.runner, job.subscriber.email
+        store, now = runner.store, runner.clock()
+        if result.outcome is Outcome.SENT:
+            store.mark_sent(row.id, now, result.reply)
+            log.info("digest sent to %s: %d papers (%s)", email, count, result.reply)
+            return SubscriberResult(email, Status.SENT, count, result.location or result.reply)
+        if result.outcome is Outcome.PERMANENT:
+            store.mark_unsent(row.id, DigestState.FAILED, now, result.reply)
+            limit = runner.settings.hard_bounce_limit
+            if store.record_hard_bounce(job.subscriber.key, now, limit):
+                log.warning("%s disabled after %d hard bounces in a row", email, limit)
+            log.warning("digest to %s failed for good: %s", email, result.reply)
+            return SubscriberResult(email, Status.FAILED, count, result.reply)
+        if result.outcome is Outcome.RELAY_DOWN:
+            store.mark_unsent(row.id, DigestState.RETRY, now, result.reply, next_attempt_at=now)
+            self.relay_down = self.relay_down or result.reply
+            return SubscriberResult(email, Status.DEFERRED, count, result.reply)
+        next_at = now + retry_delay(row.attempts + 1)
+        store.mark_unsent(row.id, DigestState.RETRY, now, result.reply, next_attempt_at=next_at)
+        log.warning("digest to %s deferred by the relay (%s); retry at %s", email, result.reply,
+                    next_at.isoformat(timespec="minutes"))
+        return SubscriberResult(email, Status.RETRY, count,
+                                f"{result.reply}; next attempt {next_at:%Y-%m-%d %H:%M} UTC")

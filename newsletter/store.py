@@ -251,14 +251,24 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error (disk full, busy, crash)."""
-        self._db.execute("BEGIN IMMEDIATE")
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error (disk full, busy, crash).
+
+        SQLite's own errors (busy past the timeout, disk full, read-only file) become a
+        `RunError`: nothing of the transaction was recorded, and the next run retries it.
+        """
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise RunError(f"{self.path}: could not record ({exc}); nothing of this step was "
+                           "saved, the next run retries it") from None
 
     def _migrate(self) -> None:
         with self.transaction() as db:
@@ -435,6 +445,54 @@ class Store:
             params.append(day.isoformat())
         rows = self._db.execute(sql + " ORDER BY digest_date, id", params).fetchall()
         return [_row(row) for row in rows]
+
+    def unsent(self) -> list[DigestRow]:
+        """Digests planned but not delivered (planned, sending, retry), of any day."""
+        rows = self._db.execute(
+            "SELECT * FROM digests WHERE state IN ('planned', 'sending', 'retry') "
+            "ORDER BY digest_date, id"
+        ).fetchall()
+        return [_row(row) for row in rows]
+
+    def expire_unsent(self, subscriber: str, before: dt.date, now: dt.datetime) -> list[dt.date]:
+        """A newer digest is due: older undelivered ones expire; their papers stay unseen."""
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT id, digest_date FROM digests WHERE subscriber = ? AND digest_date < ? "
+                "AND state IN ('planned', 'sending', 'retry')",
+                (subscriber, before.isoformat()),
+            ).fetchall()
+            for row in rows:
+                db.execute(
+                    "UPDATE digests SET state = 'expired', updated_at = ?, "
+                    "next_attempt_at = NULL, last_reply = last_reply || ? WHERE id = ?",
+                    (now.isoformat(), f" (expired: digest of {before} due)", row["id"]),
+                )
+        return [dt.date.fromisoformat(row["digest_date"]) for row in rows]
+
+    def rate_free_at(
+        self, now: dt.datetime, per_minute: int | None, per_hour: int | None
+    ) -> dt.datetime | None:
+        """When the next message may go under the limits, counted from the ledger.
+
+        Counting attempts recorded in the database (not in memory) means a restart does not
+        reset the window.
+        """
+        free_at: dt.datetime | None = None
+        for limit, window in ((per_minute, 60), (per_hour, 3600)):
+            if not limit:
+                continue
+            since = now - dt.timedelta(seconds=window)
+            rows = self._db.execute(
+                "SELECT at FROM attempts WHERE at > ? UNION ALL SELECT updated_at FROM digests "
+                "WHERE state = 'sending' AND updated_at > ? ORDER BY 1",
+                (since.isoformat(), since.isoformat()),
+            ).fetchall()
+            if len(rows) >= limit:
+                slot = dt.datetime.fromisoformat(rows[len(rows) - limit][0]) + \
+                    dt.timedelta(seconds=window)
+                free_at = slot if free_at is None else max(free_at, slot)
+        return free_at
 
     def begin_attempt(self, digest_id: int, now: dt.datetime) -> None:
         """Mark a digest as in flight *before* the SMTP transaction (a crash leaves `sending`)."""

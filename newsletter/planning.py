@@ -1,0 +1,127 @@
+"""Planning: which papers go into whose digest for a digest day, and previews of the same.
+
+Pure decisions over the ledger: the window of a digest, whether a subscriber is due, and the
+ranking of their unseen papers. Writing a plan is idempotent (see `Store.plan`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from email.message import EmailMessage
+
+from newsletter import matching
+from newsletter.config import Settings
+from newsletter.delivery import build_message, make_message_id, manage_hint
+from newsletter.models import Digest, DigestState, Excluded, Frequency, Ranking, Subscriber
+from newsletter.render import RenderedDigest, Renderer
+from newsletter.store import DigestRow, Store
+
+MAX_CATCH_UP_DAYS = 7
+
+
+def period_days(subscriber: Subscriber, day: dt.date) -> int:
+    """How many listing days a digest of `day` covers for this subscriber's frequency."""
+    if subscriber.frequency is Frequency.WEEKLY:
+        return 7
+    if subscriber.frequency is Frequency.WEEKDAYS and day.weekday() == 0:
+        return 3  # Monday's digest also covers the weekend
+    return 1
+
+
+def is_due(subscriber: Subscriber, day: dt.date) -> bool:
+    """Whether this subscriber gets a digest for digest day `day`."""
+    if subscriber.frequency is Frequency.WEEKDAYS:
+        return day.weekday() < 5
+    if subscriber.frequency is Frequency.WEEKLY:
+        return day.weekday() == subscriber.weekly_day
+    return True
+
+
+def window_start(store: Store, subscriber: Subscriber, day: dt.date) -> dt.date:
+    """The first listing day of the digest: its period, stretched back to the last sent digest.
+
+    Stretching means papers from a day whose digest failed, or from a source that was down,
+    arrive in the next digest instead of being missed (at most `MAX_CATCH_UP_DAYS` back).
+    """
+    start = day - dt.timedelta(days=period_days(subscriber, day) - 1)
+    last = store.last_sent_date(subscriber.key, before=day)
+    if last is not None:
+        floor = day - dt.timedelta(days=MAX_CATCH_UP_DAYS - 1)
+        start = max(min(start, last + dt.timedelta(days=1)), floor)
+    return start
+
+
+def rank_for(
+    store: Store, subscriber: Subscriber, start: dt.date, day: dt.date, *, explain: bool = False,
+    max_papers: int | None = None,
+) -> Ranking:
+    """Rank the subscriber's unseen papers listed in [start, day] against their profile."""
+    papers = store.papers_listed(start, day, subscriber.sources)
+    profile = subscriber.profile
+    if max_papers is not None:
+        profile = replace(profile, max_papers=max_papers)
+    candidates = matching.Candidates.build(papers, today=day)
+    liked = store.papers_by_id(profile.liked) if profile.liked else []
+    return matching.rank(profile, candidates, seen=store.seen_ids(subscriber.key),
+                         liked_papers=liked, explain=explain)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A digest as planning saw it; `row` is None in a dry run (nothing is written)."""
+
+    digest: Digest
+    row: DigestRow | None
+
+
+def plan_digest(
+    store: Store, settings: Settings, subscriber: Subscriber, day: dt.date, now: dt.datetime,
+    *, write: bool = True,
+) -> Planned:
+    """The digest of (subscriber, day): the stored one if it exists, else a fresh ranking."""
+    row = store.digest(subscriber.key, day)
+    if row is not None and row.state is not DigestState.EMPTY:
+        papers = tuple(store.digest_papers(row.id))
+        return Planned(Digest(subscriber, day, row.window_start, papers, row.message_id), row)
+    start = window_start(store, subscriber, day)
+    picked = rank_for(store, subscriber, start, day).picked
+    message_id = make_message_id(subscriber, day, settings.from_address)
+    digest = Digest(subscriber, day, start, picked, message_id)
+    if not write:
+        return Planned(digest, None)
+    row = store.plan(subscriber.key, day, start, message_id, picked, now)
+    return Planned(Digest(subscriber, day, row.window_start, picked, row.message_id), row)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """Exactly what `send` would send (or has sent) that day, built without writing anything."""
+
+    digest: Digest
+    rendered: RenderedDigest
+    message: EmailMessage
+    excluded: tuple[Excluded, ...]
+
+
+def preview(
+    store: Store, settings: Settings, renderer: Renderer, subscriber: Subscriber, day: dt.date,
+    now: dt.datetime, *, lookback: int | None = None, max_papers: int | None = None,
+    explain: bool = False,
+) -> Preview:
+    """Plan without writing (or, with `lookback`, rank that many days ending on `day`)."""
+    if lookback is None and max_papers is None and not explain:
+        digest = plan_digest(store, settings, subscriber, day, now, write=False).digest
+        excluded: tuple[Excluded, ...] = ()
+    else:
+        start = (day - dt.timedelta(days=lookback - 1) if lookback
+                 else window_start(store, subscriber, day))
+        ranking = rank_for(store, subscriber, start, day, explain=explain, max_papers=max_papers)
+        message_id = make_message_id(subscriber, day, settings.from_address)
+        digest = Digest(subscriber, day, start, ranking.picked, message_id)
+        excluded = ranking.excluded
+    rendered = renderer.render(digest, manage_hint(settings))
+    message = build_message(rendered, subscriber, settings, digest.message_id, now)
+    return Preview(digest, rendered, message, excluded)
+
+
