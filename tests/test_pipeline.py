@@ -1,0 +1,117 @@
+"""The send run with an injected clock and sleeper: rate limits and parallel connections."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import load_settings
+from newsletter.delivery import make_transport
+from newsletter.fetching import import_files
+from newsletter.models import DigestState
+from newsletter.pipeline import Runner, Status, send_day
+from newsletter.render import Renderer
+from newsletter.store import Store
+from newsletter.subscribers import load_subscribers
+from tests.conftest import HF_DAYS
+from tests.smtp_server import SmtpServer
+
+DAY = dt.date(2026, 8, 13)
+TOPICS = ["LLM agents", "video", "diffusion", "benchmark", "3D world", "safety"]
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 8, 14, 5, 30, tzinfo=dt.UTC)
+        self.sleeps: list[float] = []
+
+    def clock(self) -> dt.datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def six(workdir: Path) -> Path:
+    """Six subscribers, each with a non-empty digest on DAY."""
+    lines = ["subscribers:"] + [f"  - {{email: s{i}@lab.example, topics: [\"{t}\"]}}"
+                                for i, t in enumerate(TOPICS)]
+    (workdir / "subscribers.yaml").write_text("\n".join(lines) + "\n")
+    with Store.open(workdir / "newsletter.db") as store:
+        import_files(store, [HF_DAYS / "2026-08-13.json"], None, FakeTime().clock)
+    return workdir
+
+
+def _run(workdir: Path, time: FakeTime, **settings: object) -> list[Status]:
+    config = load_settings(**settings)  # type: ignore[arg-type]
+    subscribers = load_subscribers(workdir / "subscribers.yaml")
+    with Store.open(workdir / "newsletter.db") as store:
+        runner = Runner(config, store, Renderer(), make_transport(config), clock=time.clock,
+                        sleep=time.sleep, connect=lambda: make_transport(config))
+        report = asyncio.run(send_day(runner, subscribers, DAY))
+    return [result.status for result in report.results]
+
+
+def test_rate_limit_per_minute_waits_for_slots(six: Path, smtp: SmtpServer) -> None:
+    """With 2 messages a minute, six digests go out in three rounds, waiting (not failing)."""
+    time = FakeTime()
+    statuses = _run(six, time, rate_per_minute=2, smtp_connections=1)
+    assert statuses == [Status.SENT] * 6
+    assert len(smtp.received) == 6
+    assert len(time.sleeps) == 2 and all(55 <= s <= 60 for s in time.sleeps)
+
+
+def test_rate_limit_per_hour_survives_a_restart(six: Path, smtp: SmtpServer) -> None:
+    """With 2 an hour, the rest stay queued, and a restarted run still counts the first two."""
+    time = FakeTime()
+    assert _run(six, time, rate_per_hour=2, smtp_connections=1) == \
+        [Status.SENT] * 2 + [Status.QUEUED] * 4
+    time.now += dt.timedelta(minutes=10)
+    assert _run(six, time, rate_per_hour=2) == \
+        [Status.ALREADY_SENT] * 2 + [Status.QUEUED] * 4
+    assert len(smtp.received) == 2
+    with Store.open(six / "newsletter.db") as store:
+        states = [row.state for row in store.history()]
+        assert states.count(DigestState.PLANNED) == 4 and store.seen_ids("s5@lab.example") == set()
+    time.now += dt.timedelta(hours=1)
+    assert _run(six, time, rate_per_hour=2).count(Status.SENT) == 2
+
+
+def _track_concurrency(smtp: SmtpServer) -> list[int]:
+    """Make each DATA take 0.2 s and record how many were in progress at once."""
+    inner, peak, now = smtp.handler.handle_DATA, [0], [0]
+
+    async def slow_data(server: object, session: object, envelope: object) -> str:
+        now[0] += 1
+        peak[0] = max(peak[0], now[0])
+        await asyncio.sleep(0.2)
+        now[0] -= 1
+        return await inner(server, session, envelope)
+
+    smtp.handler.handle_DATA = slow_data  # type: ignore[method-assign]
+    return peak
+
+
+def test_parallel_connections_overlap(six: Path, smtp: SmtpServer) -> None:
+    """With three connections, up to three messages are in flight at once, each sent once."""
+    peak = _track_concurrency(smtp)
+    statuses = _run(six, FakeTime(), smtp_connections=3)
+    assert statuses == [Status.SENT] * 6
+    received = [r.rcpt_tos[0] for r in smtp.received]
+    assert sorted(received) == sorted(f"s{i}@lab.example" for i in range(6))
+    assert peak[0] == 3
+
+
+def test_one_connection_keeps_order(six: Path, smtp: SmtpServer) -> None:
+    """With one connection, digests go out in file order over that connection."""
+    peak = _track_concurrency(smtp)
+    statuses = _run(six, FakeTime(), smtp_connections=1)
+    assert statuses == [Status.SENT] * 6 and peak[0] == 1
+    assert [r.rcpt_tos[0] for r in smtp.received] == [f"s{i}@lab.example" for i in range(6)]
