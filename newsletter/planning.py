@@ -20,21 +20,31 @@ from newsletter.store import DigestRow, Store
 MAX_CATCH_UP_DAYS = 7
 
 
+def delivery_day(day: dt.date) -> dt.date:
+    """The local day a digest of listing day `day` is delivered: the morning after.
+
+    A 07:30 send covers the previous day's complete listing, so frequencies (`weekdays`,
+    `weekly` on a chosen day) are about the delivery day, not the listing day.
+    """
+    return day + dt.timedelta(days=1)
+
+
 def period_days(subscriber: Subscriber, day: dt.date) -> int:
     """How many listing days a digest of `day` covers for this subscriber's frequency."""
     if subscriber.frequency is Frequency.WEEKLY:
         return 7
-    if subscriber.frequency is Frequency.WEEKDAYS and day.weekday() == 0:
-        return 3  # Monday's digest also covers the weekend
+    if subscriber.frequency is Frequency.WEEKDAYS and delivery_day(day).weekday() == 0:
+        return 3  # Monday's digest also covers Friday's and Saturday's listings
     return 1
 
 
 def is_due(subscriber: Subscriber, day: dt.date) -> bool:
-    """Whether this subscriber gets a digest for digest day `day`."""
+    """Whether this subscriber gets a digest of listing day `day` (delivered the day after)."""
+    weekday = delivery_day(day).weekday()
     if subscriber.frequency is Frequency.WEEKDAYS:
-        return day.weekday() < 5
+        return weekday < 5
     if subscriber.frequency is Frequency.WEEKLY:
-        return day.weekday() == subscriber.weekly_day
+        return weekday == subscriber.weekly_day
     return True
 
 

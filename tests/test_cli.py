@@ -165,7 +165,7 @@ def test_demo_runs_offline_and_second_run_sends_nothing(
     monkeypatch.delenv("NEWSLETTER_SMTP_HOST", raising=False)
     code, out, _ = _run(capsys, "demo")
     assert code == 0, out
-    assert out.count(": sent ") == 3
+    assert out.count(": sent ") == 3 and "edsger@example.org: not due (weekly digest)" in out
     assert len(list((tmp_path / "newsletter-demo" / "outbox" / "new").iterdir())) == 3
     code, out, _ = _run(capsys, "demo")
     assert code == 0 and out.count("nothing new since the last digest") == 3

@@ -33,8 +33,8 @@ def test_example_file_validates() -> None:
     assert Topic("reward models", 2.0) in ada.profile.topics
     assert ada.profile.exclude == ("video generation",)
     assert ada.profile.liked == ("2508.20722",)
-    assert subscribers[1].frequency is Frequency.WEEKDAYS
     assert subscribers[1].send_at == dt.time(8, 0)
+    assert subscribers[3].frequency is Frequency.WEEKLY and subscribers[3].weekly_day == 0
 
 
 def test_defaults_apply_and_subscribers_override(tmp_path: Path) -> None:
