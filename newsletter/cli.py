@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from newsletter import fetching, pipeline, planning
+from newsletter.cli_history import history
 from newsletter.cli_subscribers import subscribers_app
 from newsletter.cli_support import (
     configure_logging,
@@ -44,6 +44,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(subscribers_app, name="subscribers")
+app.command()(history)
 
 DateOption = Annotated[
     dt.datetime | None,
@@ -90,14 +91,24 @@ def fetch(
             reports = fetching.import_files(store, file, date.date() if date else None,
                                             pipeline.utc_now)
         else:
-            day = date.date() if date else pipeline.utc_now().date()
             categories = sorted({c for s in subscribers for c in s.profile.arxiv_categories})
-            reports = fetching.fetch_sources(store, settings, wanted, day, categories,
-                                             pipeline.utc_now)
+            reports = [
+                report for day in _fetch_days(date)
+                for report in fetching.fetch_sources(store, settings, wanted, day, categories,
+                                                     pipeline.utc_now)
+            ]
     for report in reports:
         out.print(_fetch_line(report))
     if any(report.error for report in reports):
         raise typer.Exit(1)
+
+
+def _fetch_days(date: dt.datetime | None) -> list[dt.date]:
+    """The given day, else yesterday and today (UTC): yesterday's listing is complete by now."""
+    if date is not None:
+        return [date.date()]
+    today = pipeline.utc_now().date()
+    return [today - dt.timedelta(days=1), today]
 
 
 def _sources(name: str, subscribers: Sequence[Subscriber]) -> list[Source]:
@@ -239,33 +250,6 @@ def _print_report(report: pipeline.RunReport) -> None:
             line += f" ({result.detail})" if result.status is not pipeline.Status.SENT \
                 else f" → {result.detail}"
         out.print(line, markup=False)
-
-
-# --- history ---------------------------------------------------------------------------------------
-
-
-@app.command()
-@errors
-def history(
-    email: Annotated[str | None, typer.Argument(help="Only this subscriber.")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 30,
-) -> None:
-    """What was sent, when, and what failed and why."""
-    settings = load_settings()
-    with Store.open_readonly(settings.db) as store:
-        rows = store.history(email.lower() if email else None, limit)
-        table = Table("digest day", "subscriber", "state", "tries", "papers", "last reply")
-        for row in rows:
-            count = len(store.digest_papers(row.id))
-            reply = row.last_reply if row.state != "empty" else "nothing matched that day"
-            table.add_row(row.digest_date.isoformat(), row.subscriber, row.state.value,
-                          str(row.attempts), str(count), reply)
-        fetches = store.fetch_outcomes(rows[0].digest_date) if rows else []
-    out.print(table)
-    for source, status, detail in fetches:
-        out.print(f"fetch {source}: {status}{': ' + detail if detail else ''}", markup=False)
-    if not rows:
-        out.print("no digests yet", markup=False)
 
 
 # --- demo ----------------------------------------------------------------------------------------

@@ -183,3 +183,20 @@ def test_example_and_sample_files_are_shipped() -> None:
     assert (REPO / "subscribers.example.yaml").resolve() == (
         REPO / "newsletter" / "sample" / "subscribers.example.yaml")
     assert shutil.which("newsletter") or True
+
+
+def test_history_explains_each_digest(workdir: Path, smtp: SmtpServer,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`history EMAIL` shows the state, the attempts with the relay's reply, and the papers."""
+    from tests.smtp_server import Fault
+
+    _fetch(capsys, DAY1)
+    smtp.fail(2, Fault("RCPT", "451 4.3.0 try later"))
+    code, out, _ = _run(capsys, "send", "--date", DAY1)
+    assert code == 0 and "video@lab.example: retry" in out
+    code, out, _ = _run(capsys, "history", "video@lab.example")
+    assert code == 0
+    assert "retry" in out and "451 4.3.0 try later" in out and "next attempt" in out
+    assert "attempt 1 at" in out and SHARED_PAPER in out
+    code, out, _ = _run(capsys, "history")
+    assert code == 0 and out.count("2026-08-13") >= 3
