@@ -57,6 +57,8 @@ def _table(store: Store, rows: list[DigestRow]) -> Table:
 def _details(store: Store, row: DigestRow) -> None:
     out.print(f"\n{row.digest_date.isoformat()}: {row.state.value}, Message-ID {row.message_id}",
               markup=False)
+    if row.state is DigestState.RETRY and row.next_attempt_at:
+        out.print(f"  next attempt {row.next_attempt_at:%Y-%m-%d %H:%M} UTC", markup=False)
     for attempt in store.attempts(row.id):
         out.print(f"  attempt {attempt.attempt} at {attempt.at:%Y-%m-%d %H:%M:%S} UTC: "
                   f"{attempt.outcome} {attempt.reply}", markup=False)
