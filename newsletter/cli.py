@@ -270,11 +270,10 @@ def demo(
     subscribers_of(settings)
     papers = Path(str(sample / "2025-08-29.json"))
     with Store.open(settings.db) as store:
-        for report in fetching.import_files(store, [papers], None, pipeline.utc_now):
-            out.print(_fetch_line(report).replace(str(papers), "sample Hugging Face day"),
+        for fetched in fetching.import_files(store, [papers], None, pipeline.utc_now):
+            out.print(_fetch_line(fetched).replace(str(papers), "sample Hugging Face day"),
                       markup=False)
-    report = run_send(settings, None, None, dry_run=False)
-    _print_report(report)
+    _print_report(run_send(settings, None, None, dry_run=False))
     out.print(f"\nOpen the digests with any mail client that reads Maildir, or look at "
               f"{settings.outbox}/new/*.eml. Run again: nothing new is sent.", markup=False)
 
