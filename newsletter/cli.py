@@ -93,9 +93,9 @@ def fetch(
         else:
             categories = sorted({c for s in subscribers for c in s.profile.arxiv_categories})
             reports = [
-                report for day in _fetch_days(date)
-                for report in fetching.fetch_sources(store, settings, wanted, day, categories,
-                                                     pipeline.utc_now)
+                report for day, day_sources in _fetch_plan(date, wanted)
+                for report in fetching.fetch_sources(store, settings, day_sources, day,
+                                                     categories, pipeline.utc_now)
             ]
     for report in reports:
         out.print(_fetch_line(report))
@@ -103,12 +103,16 @@ def fetch(
         raise typer.Exit(1)
 
 
-def _fetch_days(date: dt.datetime | None) -> list[dt.date]:
-    """The given day, else yesterday and today (UTC): yesterday's listing is complete by now."""
+def _fetch_plan(
+    date: dt.datetime | None, wanted: list[Source]
+) -> list[tuple[dt.date, list[Source]]]:
+    """The given day; else Hugging Face for yesterday (complete by now) and today, and arXiv
+    once (its feed only ever holds the latest announcement)."""
     if date is not None:
-        return [date.date()]
+        return [(date.date(), wanted)]
     today = pipeline.utc_now().date()
-    return [today - dt.timedelta(days=1), today]
+    hf = [s for s in wanted if s is Source.HF]
+    return [(today - dt.timedelta(days=1), hf), (today, wanted)]
 
 
 def _sources(name: str, subscribers: Sequence[Subscriber]) -> list[Source]:

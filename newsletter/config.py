@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     arxiv_base_url: str = "https://export.arxiv.org"
     arxiv_rss_url: str = "https://rss.arxiv.org"
     http_timeout: float = Field(default=20.0, gt=0)
+    http_attempts: int = Field(default=5, ge=1, le=20)  # tries per request before a source fails
 
     @field_validator("hf_base_url", "arxiv_base_url", "arxiv_rss_url")
     @classmethod

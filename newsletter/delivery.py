@@ -31,7 +31,6 @@ from newsletter.errors import ConfigError, RunError
 from newsletter.models import Subscriber
 from newsletter.render import RenderedDigest, clean_line
 
-
 IDLE_CHECK_SECONDS = 10.0  # a connection idle longer than this is checked with NOOP first
 
 

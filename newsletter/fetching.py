@@ -16,6 +16,7 @@ from newsletter import sources
 from newsletter.config import Settings
 from newsletter.errors import SourceError
 from newsletter.models import Source
+from newsletter.sources.http import Cached
 from newsletter.store import Store, UpsertCounts
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,20 @@ def import_files(
     return [store_batch(store, batch, str(path), clock()) for path, batch in batches]
 
 
+class LedgerCache:
+    """The HTTP validator cache kept in the ledger, so conditional requests survive restarts."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+
+    def get(self, url: str) -> Cached | None:
+        kept = self.store.cached_response(url)
+        return None if kept is None else Cached(*kept)
+
+    def put(self, url: str, entry: Cached) -> None:
+        self.store.keep_response(url, entry.body, entry.etag, entry.last_modified, self.clock())
+
+
 def fetch_sources(
     store: Store, settings: Settings, wanted: Iterable[Source], day: dt.date,
     categories: Sequence[str], clock: Clock,
@@ -63,7 +78,8 @@ def fetch_sources(
     reports = []
     for source in wanted:
         try:
-            batch = sources.fetch(source, day, settings, categories=categories)
+            batch = sources.fetch(source, day, settings, categories=categories,
+                                  cache=LedgerCache(store, clock))
         except SourceError as exc:
             log.warning("source %s failed for %s: %s", source.value, day, exc)
             store.record_fetch(source, day, clock(), "error", detail=str(exc))

@@ -13,7 +13,15 @@ from email.message import EmailMessage
 from newsletter import matching
 from newsletter.config import Settings
 from newsletter.delivery import build_message, make_message_id, manage_hint
-from newsletter.models import Digest, DigestState, Excluded, Frequency, Ranking, Subscriber
+from newsletter.models import (
+    Digest,
+    DigestState,
+    Excluded,
+    Frequency,
+    Paper,
+    Ranking,
+    Subscriber,
+)
 from newsletter.render import RenderedDigest, Renderer
 from newsletter.store import DigestRow, Store
 
@@ -62,12 +70,28 @@ def window_start(store: Store, subscriber: Subscriber, day: dt.date) -> dt.date:
     return start
 
 
+def candidates_for(
+    store: Store, subscriber: Subscriber, start: dt.date, day: dt.date, *, late: bool
+) -> list[Paper]:
+    """Papers listed in [start, day]; with `late`, also papers of the catch-up horizon that
+    were stored after the subscriber's previous digest was planned (a source that was down that
+    day, then fetched later), so they arrive late rather than never."""
+    papers = store.papers_listed(start, day, subscriber.sources)
+    considered = store.last_planned_at(subscriber.key, before=day) if late else None
+    if considered is not None:
+        horizon = day - dt.timedelta(days=MAX_CATCH_UP_DAYS - 1)
+        known = {p.id for p in papers}
+        papers += [p for p in store.papers_stored_since(considered, horizon, day,
+                                                        subscriber.sources) if p.id not in known]
+    return papers
+
+
 def rank_for(
     store: Store, subscriber: Subscriber, start: dt.date, day: dt.date, *, explain: bool = False,
-    max_papers: int | None = None,
+    max_papers: int | None = None, late: bool = True,
 ) -> Ranking:
-    """Rank the subscriber's unseen papers listed in [start, day] against their profile."""
-    papers = store.papers_listed(start, day, subscriber.sources)
+    """Rank the subscriber's unseen candidate papers against their profile."""
+    papers = candidates_for(store, subscriber, start, day, late=late)
     profile = subscriber.profile
     if max_papers is not None:
         profile = replace(profile, max_papers=max_papers)
@@ -126,7 +150,8 @@ def preview(
     else:
         start = (day - dt.timedelta(days=lookback - 1) if lookback
                  else window_start(store, subscriber, day))
-        ranking = rank_for(store, subscriber, start, day, explain=explain, max_papers=max_papers)
+        ranking = rank_for(store, subscriber, start, day, explain=explain, max_papers=max_papers,
+                           late=lookback is None)
         message_id = make_message_id(subscriber, day, settings.from_address)
         digest = Digest(subscriber, day, start, ranking.picked, message_id)
         excluded = ranking.excluded

@@ -1,7 +1,9 @@
 """Turning a `Digest` into a subject, an HTML body (Jinja2 → MJML → HTML) and a text twin.
 
 The only user of Jinja2 and mjml-python. Upstream text is untrusted: autoescape is on for the
-MJML template, links go through `http_url`, and the subject is stripped of control characters.
+MJML templates, links go through `http_url`, and the subject is stripped of control characters.
+The HTML part is kept under Gmail's clipping size: texts are shortened first, then papers dropped,
+and the email says so (see `Renderer.render`).
 """
 
 from __future__ import annotations
@@ -10,29 +12,80 @@ import datetime as dt
 import re
 import textwrap
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup, escape
 from mjml import mjml2html
 
 from newsletter.errors import ConfigError
-from newsletter.models import Digest, Paper, Profile, RankedPaper, Subscriber
+from newsletter.models import Digest, Paper, Profile, RankedPaper, Subscriber, Topic
 
 HTML_TEMPLATE = "digest.mjml"
 TEXT_TEMPLATE = "digest.txt"
+NOTE_HTML_TEMPLATE = "note.mjml"
+NOTE_TEXT_TEMPLATE = "note.txt"
 DIGEST_TITLE = "Paper digest"
+
+# Gmail clips an HTML part larger than 102 KB; stay a little below it.
+HTML_BUDGET = 100_000
+# How long a card's summary or abstract may be: the first is the normal length, the others are
+# tried in turn when the HTML is over budget, before papers are dropped.
+CLIP_STEPS = (600, 320, 160)
+TRENDING_VOTES = 20
+MAX_URL = 600  # longer links are not worth their bytes in a size-limited email
+_TEMPLATE_SUFFIXES = (".mjml", ".txt", ".html")
 
 
 @dataclass(frozen=True, slots=True)
 class RenderedDigest:
-    """What delivery needs to build the message."""
+    """What delivery needs to build the message, and what the size budget left out.
+
+    `papers_shown` counts the digest's first papers that are in the email; the pipeline should
+    treat the rest as unseen. `abstracts_shortened` counts texts cut below their normal length.
+    """
 
     subject: str
     preheader: str
     html: str
     text: str
+    papers_shown: int = 0
+    papers_dropped: int = 0
+    abstracts_shortened: int = 0
+
+    @property
+    def trimmed(self) -> bool:
+        """True when the size budget shortened or dropped anything."""
+        return bool(self.papers_dropped or self.abstracts_shortened)
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One paper as both parts show it: texts cleaned and clipped, links checked, labels ready.
+
+    Templates use these fields; `item` (and `paper`) stay available for overrides that want more.
+    """
+
+    item: RankedPaper
+    title: str
+    url: str | None
+    authors: str
+    organization: str | None
+    text: str
+    text_label: str
+    reasons: str
+    links: tuple[tuple[str, str], ...]
+    thumbnail: str | None
+    trimmed: bool
+
+    @property
+    def paper(self) -> Paper:
+        """The paper itself, for overrides that show more fields."""
+        return self.item.paper
 
 
 def http_url(value: object) -> str | None:
@@ -46,7 +99,7 @@ def http_url(value: object) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
-    if any(ch in url for ch in ' "<>\\`'):
+    if len(url) > MAX_URL or any(ch in url for ch in ' "<>\\`'):
         return None
     return url
 
@@ -61,7 +114,7 @@ def clean_line(text: str) -> str:
 
 
 def short_authors(authors: tuple[str, ...], limit: int = 4) -> str:
-    """"A, B, C and D" or "A, B, C … and 17 more (Z)": long author lists shortened sensibly."""
+    """"A, B, C and D" or "A, B, C … Z (+N more)": long author lists shortened sensibly."""
     if not authors:
         return "Unknown authors"
     if len(authors) <= limit:
@@ -78,16 +131,25 @@ def clip(text: str | None, limit: int) -> str:
 
 
 def wrap(text: str, width: int = 72, indent: int = 0) -> str:
-    """Wrap for the text part; continuation lines are indented to line up with the first."""
-    return textwrap.fill(text, width=width - indent, subsequent_indent=" " * indent,
-                         break_long_words=False, break_on_hyphens=False)
+    """Wrap for the text part; the template writes the first indent, later lines get it here.
+
+    Long words (URLs) are never broken, so a line holding one may be longer than `width`.
+    """
+    pad = " " * indent
+    return textwrap.fill(text, width=width, initial_indent=pad, subsequent_indent=pad,
+                         break_long_words=False, break_on_hyphens=False)[indent:]
+
+
+def short_count(number: int) -> str:
+    """1234 → "1.2k": star counts read at a glance."""
+    return str(number) if number < 1000 else f"{number / 1000:.1f}k".replace(".0k", "k")
 
 
 def paper_links(paper: Paper) -> list[tuple[str, str]]:
     """(label, url) for the links a card shows, only those that are safe http(s) URLs."""
     candidates = [("Paper", paper.url), ("PDF", paper.pdf_url)]
     if paper.github_repo:
-        stars = f" ★ {paper.github_stars}" if paper.github_stars else ""
+        stars = f" ★ {short_count(paper.github_stars)}" if paper.github_stars else ""
         candidates.append((f"Code{stars}", paper.github_repo))
     if paper.project_page:
         candidates.append(("Project page", paper.project_page))
@@ -95,18 +157,84 @@ def paper_links(paper: Paper) -> list[tuple[str, str]]:
 
 
 def long_date(day: dt.date) -> str:
+    """"Friday, 29 August 2025": the header's date, unambiguous in every locale."""
     return f"{day:%A}, {day.day} {day:%B %Y}"
 
 
-class Renderer:
-    """Loads the templates once (user overrides first) and renders digests with them."""
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
 
-    def __init__(self, override_dir: Path | None = None) -> None:
+
+def linkify(text: str) -> Markup:
+    """Escape a sentence and turn its http(s) URLs into links, e.g. the footer's manage page."""
+    parts: list[str] = []
+    last = 0
+    for match in _URL_IN_TEXT.finditer(text):
+        raw = match.group().rstrip(".,;:!?)")
+        parts.append(escape(text[last:match.start()]))
+        url = http_url(raw)
+        parts.append(Markup('<a href="{0}">{0}</a>').format(url) if url else escape(raw))
+        last = match.start() + len(raw)
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
+def _shown_text(paper: Paper) -> str:
+    return " ".join((paper.ai_summary or paper.abstract).split())
+
+
+def make_card(item: RankedPaper, limit: int) -> Card:
+    """Everything a card prints, bounded: hostile upstream data cannot blow up the size."""
+    paper = item.paper
+    full = _shown_text(paper)
+    text = clip(full, limit)
+    label = "AI summary" if paper.ai_summary else "Abstract"
+    if text != full:
+        label += ", shortened" if paper.ai_summary else " (trimmed)"
+    return Card(
+        item=item, title=clip(paper.title, 300), url=http_url(paper.url),
+        authors=clip(short_authors(paper.authors), 300),
+        organization=clip(paper.organization, 80) or None,
+        text=text or "No abstract.", text_label=label,
+        reasons=clip("; ".join(item.reasons), 300), links=tuple(paper_links(paper)),
+        thumbnail=http_url(paper.thumbnail), trimmed=text != full,
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _is_trending(item: RankedPaper) -> bool:
+    return item.paper.upvotes >= TRENDING_VOTES or any(
+        reason.startswith("trending") for reason in item.reasons)
+
+
+@dataclass(slots=True)
+class _Layout:
+    """One attempt at fitting the budget: how many papers, and how long their texts may be."""
+
+    shown: int
+    limit: int
+    shortened: int = 0
+    cards: list[Card] = field(default_factory=list)
+
+
+class Renderer:
+    """Loads the templates once (user overrides first) and renders digests and notes with them.
+
+    Every template is parsed when the renderer is built, so that a syntax error in an override
+    stops the program at start with the file and line; `self_test` renders samples for the rest.
+    """
+
+    def __init__(self, override_dir: Path | None = None, *, budget: int = HTML_BUDGET,
+                 thumbnails: bool = False) -> None:
         loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("newsletter", "templates")]
         if override_dir is not None:
             if not override_dir.is_dir():
                 raise ConfigError(f"NEWSLETTER_TEMPLATES: {override_dir} is not a folder")
             loaders.insert(0, jinja2.FileSystemLoader(override_dir))
+        self.budget = budget
+        self.thumbnails = thumbnails
         self.env = jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders),
             autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html")),
@@ -116,10 +244,10 @@ class Renderer:
         )
         self.env.filters.update(
             http_url=http_url, short_authors=short_authors, clip=clip, wrap=wrap,
-            links=paper_links, long_date=long_date,
+            links=paper_links, long_date=long_date, linkify=linkify, short_count=short_count,
         )
-        self._html = self._load(HTML_TEMPLATE)
-        self._text = self._load(TEXT_TEMPLATE)
+        for name in self.env.list_templates(filter_func=lambda n: n.endswith(_TEMPLATE_SUFFIXES)):
+            self._load(name)
 
     def _load(self, name: str) -> jinja2.Template:
         try:
@@ -127,51 +255,165 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise ConfigError(f"{exc.filename or name}:{exc.lineno}: template error: "
                               f"{exc.message}") from None
+        except (jinja2.TemplateNotFound, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{name}: template cannot be read: {exc}") from None
+
+    # --- digests ---------------------------------------------------------------------------
 
     def render(self, digest: Digest, manage: str) -> RenderedDigest:
-        """Render both parts; a template bug becomes a `ConfigError` naming the template."""
-        context = self._context(digest, manage)
-        try:
-            mjml = self._html.render(context)
-            text = self._text.render(context)
-        except jinja2.TemplateError as exc:
-            raise ConfigError(f"template error: {exc}") from None
-        try:
-            html = mjml2html(mjml)
-        except ValueError as exc:
-            raise ConfigError(f"{HTML_TEMPLATE}: the MJML does not compile: {exc}") from None
-        return RenderedDigest(context["subject"], context["preheader"], html, text.strip() + "\n")
+        """Render both parts, keeping the HTML under budget: shorter texts, then fewer papers.
 
-    def _context(self, digest: Digest, manage: str) -> dict[str, object]:
+        Usually one render: re-rendering happens only for a digest that is over the budget.
+        """
+        base = self._base_context(digest, manage)
+        items = digest.papers
+        rendered = self._attempt(base, items, _Layout(len(items), CLIP_STEPS[0]))
+        for limit in CLIP_STEPS[1:]:
+            if self._fits(rendered):
+                return rendered
+            if any(len(_shown_text(item.paper)) > limit for item in items):
+                rendered = self._attempt(base, items, _Layout(len(items), limit))
+        return rendered if self._fits(rendered) else self._drop_papers(base, items, rendered)
+
+    def _drop_papers(self, base: dict[str, object], items: Sequence[RankedPaper],
+                     rendered: RenderedDigest) -> RenderedDigest:
+        """Show as many papers as fit, estimating from the size per paper, then counting down."""
+        per_paper = len(rendered.html.encode()) / max(len(items), 1)
+        shown = max(1, min(len(items) - 1, int(self.budget / per_paper)))
+        while True:
+            rendered = self._attempt(base, items, _Layout(shown, CLIP_STEPS[-1]))
+            if shown <= 1 or self._fits(rendered):
+                return rendered
+            shown -= 1
+
+    def _fits(self, rendered: RenderedDigest) -> bool:
+        return len(rendered.html.encode()) <= self.budget
+
+    def _attempt(self, base: dict[str, object], items: Sequence[RankedPaper],
+                 layout: _Layout) -> RenderedDigest:
+        """One render of both parts with the papers and text length of `layout`."""
+        layout.cards = [make_card(item, layout.limit) for item in items[:layout.shown]]
+        if layout.limit < CLIP_STEPS[0]:
+            layout.shortened = sum(1 for c in layout.cards
+                                   if len(_shown_text(c.paper)) > layout.limit)
+        notices = []
+        if layout.shortened:
+            notices.append(f"{_plural(layout.shortened, 'abstract')} shortened to fit")
+        if dropped := len(items) - layout.shown:
+            notices.append(f"{dropped} more paper{'' if dropped == 1 else 's'} not shown")
+        context = {**base, "cards": layout.cards, "notices": notices,
+                   "papers": list(items[:layout.shown])}
+        html, text = self._render_pair(HTML_TEMPLATE, TEXT_TEMPLATE, context)
+        return RenderedDigest(str(base["subject"]), str(base["preheader"]), html, text,
+                              layout.shown, dropped, layout.shortened)
+
+    def _base_context(self, digest: Digest, manage: str) -> dict[str, object]:
+        """What every attempt of one digest shares: header, subject, preheader, footer."""
         papers = digest.papers
-        count = len(papers)
-        noun = "paper" if count == 1 else "papers"
-        trending = sum(1 for item in papers if item.paper.upvotes >= 20)
-        summary = f"{count} new {noun} on your topics" + (f", {trending} trending" if trending
-                                                           else "")
-        subject = clean_line(f"{count} new {noun} for you, {digest.digest_date:%a %d %b %Y}")
-        preheader = clean_line("; ".join(item.paper.title for item in papers[:3]))[:150]
+        noun = "paper" if len(papers) == 1 else "papers"
+        topics = [t.phrase for t in digest.subscriber.profile.topics]
+        trending = sum(1 for item in papers if _is_trending(item))
+        summary = f"{len(papers)} new {noun} " + ("on your topics" if topics else "for you")
+        summary += f", {trending} trending" if trending else ""
+        titles = " · ".join(clean_line(item.paper.title) for item in papers[:3])
         return {
-            "title": DIGEST_TITLE,
-            "subject": subject,
-            "preheader": preheader,
+            **self._frame(digest.subscriber, digest.digest_date, manage),
+            "subject": clean_line(f"{len(papers)} new {noun} for you, "
+                                  f"{digest.digest_date:%a %d %b %Y}"),
+            "preheader": clip(f"Top: {titles}" if titles else summary, 140),
             "summary": summary,
-            "digest_date": digest.digest_date,
-            "papers": papers,
-            "email": digest.subscriber.email,
-            "name": digest.subscriber.name,
-            "topics": [t.phrase for t in digest.subscriber.profile.topics],
-            "manage": manage,
         }
 
+    def _frame(self, subscriber: Subscriber, day: dt.date, manage: str) -> dict[str, object]:
+        """The header and footer values shared by digests and notes."""
+        return {
+            "title": DIGEST_TITLE,
+            "digest_date": day,
+            "email": subscriber.email,
+            "name": subscriber.name,
+            "topics": [t.phrase for t in subscriber.profile.topics],
+            "manage": manage,
+            "thumbnails": self.thumbnails,
+        }
+
+    # --- notes -------------------------------------------------------------------------------
+
+    def render_note(self, subscriber: Subscriber, day: dt.date, reasons: Sequence[str],
+                    manage: str) -> RenderedDigest:
+        """A short email for a day with nothing new, saying why (no announcement, no match, ...)."""
+        lines = [clip(reason, 300) for reason in reasons if reason.strip()] or [
+            "nothing new matched your topics"]
+        context = {
+            **self._frame(subscriber, day, manage),
+            "subject": clean_line(f"No new papers for you, {day:%a %d %b %Y}"),
+            "preheader": clip("No new papers today: " + "; ".join(lines), 140),
+            "summary": "No new papers for you today",
+            "reasons": lines,
+            "notices": [],
+        }
+        html, text = self._render_pair(NOTE_HTML_TEMPLATE, NOTE_TEXT_TEMPLATE, context)
+        return RenderedDigest(str(context["subject"]), str(context["preheader"]), html, text)
+
+    # --- both --------------------------------------------------------------------------------
+
+    def _render_pair(self, html_name: str, text_name: str,
+                     context: dict[str, object]) -> tuple[str, str]:
+        """Both parts of one email; a template bug becomes a `ConfigError` with file and line."""
+        mjml = self._run(html_name, context)
+        text = self._run(text_name, context)
+        try:
+            html = mjml2html(mjml, fonts={})
+        except ValueError as exc:
+            raise ConfigError(f"{html_name}: the rendered MJML does not compile: "
+                              f"{_mjml_where(mjml, str(exc))}") from None
+        return html, text.strip() + "\n"
+
+    def _run(self, name: str, context: dict[str, object]) -> str:
+        template = self._load(name)
+        try:
+            return template.render(context)
+        except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            where = _template_where(exc.__traceback__) or name
+            raise ConfigError(f"{where}: template error: {exc}") from None
+
     def self_test(self) -> None:
-        """Render a sample digest so that a broken template fails at start, not mid-run."""
+        """Render a sample digest and note so that a broken template fails at start, not mid-run."""
         paper = Paper(id="2401.00001", title="Self-test <paper>", abstract="An abstract.",
-                      listed_on=dt.date(2024, 1, 1), authors=("A. Author",), upvotes=1)
-        subscriber = Subscriber(email="self-test@example.org", profile=Profile())
+                      listed_on=dt.date(2024, 1, 1), authors=("A. Author",), upvotes=1,
+                      github_repo="https://github.com/example/self-test", github_stars=1,
+                      project_page="https://example.org/", thumbnail="https://example.org/t.png")
+        subscriber = Subscriber(email="self-test@example.org",
+                                profile=Profile(topics=(Topic("self-test"),)))
         digest = Digest(subscriber, dt.date(2024, 1, 1), dt.date(2024, 1, 1),
                         (RankedPaper(paper, 1.0, ("matched: self-test",)),), "<self-test@x>")
         self.render(digest, manage="reply to this email.")
+        self.render_note(subscriber, dt.date(2024, 1, 1), ["self-test"], "reply to this email.")
+
+
+def _template_where(tb: TracebackType | None) -> str | None:
+    """"file:line" of the innermost template frame (Jinja rewrites tracebacks to point there)."""
+    where = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(_TEMPLATE_SUFFIXES):
+            where = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+_POSITION = re.compile(r"at position (\d+)")
+
+
+def _mjml_where(mjml: str, message: str) -> str:
+    """mrml reports a byte offset into the rendered MJML; show its line, which names the tag."""
+    match = _POSITION.search(message)
+    if not match:
+        return message
+    offset = int(match[1])
+    before = mjml.encode()[:offset].decode(errors="ignore")
+    line = before.count("\n") + 1
+    text = mjml.splitlines()[line - 1].strip() if mjml.splitlines() else ""
+    return f"{message} (line {line} of the rendered MJML: {clip(text, 120)!r})"
 
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")

@@ -92,6 +92,16 @@ MIGRATIONS: tuple[str, ...] = (
         disabled_reason TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 2: validators (ETag, Last-Modified) and bodies of upstream responses, for conditional GETs
+    """
+    CREATE TABLE http_cache (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        body BLOB NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -286,7 +296,9 @@ class Store:
 
     # papers --------------------------------------------------------------------------------
 
-    def upsert_papers(self, papers: Iterable[Paper], source: Source, now: dt.datetime) -> UpsertCounts:
+    def upsert_papers(
+        self, papers: Iterable[Paper], source: Source, now: dt.datetime
+    ) -> UpsertCounts:
         """Store a batch in one transaction; a paper seen before is merged, never duplicated."""
         new = updated = unchanged = 0
         with self.transaction() as db:
@@ -354,6 +366,19 @@ class Store:
         ).fetchall()
         return [_paper_from_json(row["data"]) for row in rows]
 
+    def papers_stored_since(
+        self, when: dt.datetime, start: dt.date, end: dt.date, sources: Iterable[Source]
+    ) -> list[Paper]:
+        """Papers first stored after `when` and listed in [start, end]: late arrivals."""
+        names = [s.value for s in sources]
+        marks = ",".join("?" * len(names))
+        rows = self._db.execute(
+            f"SELECT p.data FROM papers p WHERE p.created_at > ? AND p.id IN (SELECT paper_id "
+            f"FROM listings WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) ORDER BY p.id",
+            (when.isoformat(), start.isoformat(), end.isoformat(), *names),
+        ).fetchall()
+        return [_paper_from_json(row["data"]) for row in rows]
+
     def papers_by_id(self, ids: Iterable[str]) -> list[Paper]:
         wanted = list(dict.fromkeys(ids))
         found: list[Paper] = []
@@ -390,6 +415,15 @@ class Store:
             (subscriber, before.isoformat()),
         ).fetchone()
         return None if row[0] is None else dt.date.fromisoformat(row[0])
+
+    def last_planned_at(self, subscriber: str, before: dt.date) -> dt.datetime | None:
+        """When the subscriber's latest earlier digest was planned: papers stored after that
+        were never considered for them."""
+        row = self._db.execute(
+            "SELECT max(planned_at) FROM digests WHERE subscriber = ? AND digest_date < ?",
+            (subscriber, before.isoformat()),
+        ).fetchone()
+        return _datetime(row[0])
 
     def plan(
         self, subscriber: str, day: dt.date, window_start: dt.date, message_id: str,
@@ -560,6 +594,24 @@ class Store:
         ).fetchall()
         return [AttemptRow(r["attempt"], dt.datetime.fromisoformat(r["at"]), r["outcome"],
                            r["reply"]) for r in rows]
+
+    # conditional requests ----------------------------------------------------------------------
+
+    def cached_response(self, url: str) -> tuple[bytes, str | None, str | None] | None:
+        """(body, etag, last_modified) of the last response kept for `url`."""
+        row = self._db.execute(
+            "SELECT body, etag, last_modified FROM http_cache WHERE url = ?", (url,)
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), row[1], row[2])
+
+    def keep_response(
+        self, url: str, body: bytes, etag: str | None, last_modified: str | None, now: dt.datetime
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO http_cache VALUES (?, ?, ?, ?, ?)",
+                (url, etag, last_modified, body, now.isoformat()),
+            )
 
     # bounces -------------------------------------------------------------------------------
 

@@ -118,20 +118,36 @@ class Problem:
 
 
 def load_subscribers(path: Path) -> tuple[Subscriber, ...]:
-    """Read, validate and resolve the subscribers file; raise `ConfigError` listing every problem."""
+    """Read, validate and resolve the subscribers file; `ConfigError` lists every problem."""
     return tuple(resolve(parse_file(path)))
 
 
 def parse_file(path: Path) -> SubscribersFile:
     """Validate the file into its schema, or raise `ConfigError` with `file:line:col` lines."""
-    data = read_yaml(path)
+    return _validate(read_yaml(path), path)
+
+
+def parse_text(text: str, path: Path) -> SubscribersFile:
+    """Validate YAML text as if it were the file at `path`, so an edit is checked before writing."""
+    return _validate(yaml_from_text(text, path), path)
+
+
+def _validate(data: CommentedMap, path: Path) -> SubscribersFile:
     problems = list(_validation_problems(data))
     if not problems:
-        model = SubscribersFile.model_validate(_plain(data))
+        model = SubscribersFile.model_validate(plain_data(data))
         problems = list(_duplicate_problems(data, model))
         if not problems:
             return model
     raise ConfigError(_format(path, problems))
+
+
+def missing_file_error(path: Path) -> ConfigError:
+    """The message for a subscribers file that does not exist: what to do about it."""
+    return ConfigError(
+        f"{path}: no such file; create it (see subscribers.example.yaml) "
+        "or set NEWSLETTER_SUBSCRIBERS"
+    )
 
 
 def read_yaml(path: Path) -> Any:
@@ -139,12 +155,14 @@ def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such file; create it (see subscribers.example.yaml) "
-            "or set NEWSLETTER_SUBSCRIBERS"
-        ) from None
+        raise missing_file_error(path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    return yaml_from_text(text, path)
+
+
+def yaml_from_text(text: str, path: Path) -> Any:
+    """Load YAML text with positions kept, reporting problems against `path`."""
     try:
         data = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -202,12 +220,12 @@ def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
     )
 
 
-def _plain(node: Any) -> Any:
+def plain_data(node: Any) -> Any:
     """ruamel's containers and scalar subclasses, as plain Python values for pydantic."""
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): plain_data(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [plain_data(v) for v in node]
     if isinstance(node, bool) or node is None:
         return node
     for kind in (int, float, str):
@@ -218,7 +236,7 @@ def _plain(node: Any) -> Any:
 
 def _validation_problems(data: CommentedMap) -> Iterator[Problem]:
     try:
-        SubscribersFile.model_validate(_plain(data))
+        SubscribersFile.model_validate(plain_data(data))
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             line, col = _position(data, error["loc"], error["type"])
@@ -265,7 +283,8 @@ def _message(error: Any) -> str:
     if error["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc)
         hint = difflib.get_close_matches(field, allowed, n=1)
-        suggestion = f"; did you mean `{hint[0]}`?" if hint else f"; known keys: {', '.join(allowed)}"
+        suggestion = (f"; did you mean `{hint[0]}`?" if hint
+                      else f"; known keys: {', '.join(allowed)}")
         return f"unknown key `{field}`{suggestion}"
     if error["type"] == "missing":
         return f"missing required key `{field}`"

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
+# English function words, plus words every abstract uses ("propose", "novel").
 STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each either
-    etc few for from further had has have having he her here hers herself him himself his how i
-    if in into is it its itself just me more most my myself no nor not of off on once only or
-    other our ours ourselves out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up upon
-    very was we were what when where which while who whom why will with within without would
-    you your yours yourself yourselves s t via using based toward towards versus vs e g ie eg
-    new novel paper propose proposed proposes present presents show shows""".split()
+    """a about above after again against all also am an and any are as at based be because been
+    before being below between both but by can could did do does doing down during e each eg
+    either etc few for from further g had has have having he her here hers herself him himself
+    his how i ie if in into is it its itself just me more most my myself new no nor not novel of
+    off on once only or other our ours ourselves out over own paper present presents propose
+    proposed proposes s same she should show shows so some such t than that the their theirs them
+    themselves then there these they this those through to too toward towards under until up
+    upon using versus very via vs was we were what when where which while who whom why will
+    with within without would you your yours yourself yourselves""".split()  # noqa: SIM905 - a word list reads better as prose
 )
 
 # A small, generic table of acronyms that ML papers use without defining them. Both papers and
@@ -48,17 +50,18 @@ ACRONYMS: Mapping[str, str] = {
     "nerf": "neural radiance field",
     "nlp": "natural language processing",
     "ocr": "optical character recognition",
-    "peft": "parameter efficient fine tuning",
+    "peft": "parameter-efficient fine-tuning",
     "ppo": "proximal policy optimization",
     "prm": "process reward model",
-    "ptq": "post training quantization",
+    "ptq": "post-training quantization",
+    "qa": "question answering",
     "qat": "quantization aware training",
     "rag": "retrieval augmented generation",
     "rl": "reinforcement learning",
     "rlhf": "reinforcement learning from human feedback",
     "rlvr": "reinforcement learning with verifiable rewards",
     "rnn": "recurrent neural network",
-    "sft": "supervised fine tuning",
+    "sft": "supervised fine-tuning",
     "slm": "small language model",
     "ssm": "state space model",
     "t2i": "text to image",
@@ -70,10 +73,37 @@ ACRONYMS: Mapping[str, str] = {
     "vqa": "visual question answering",
 }
 
+# Phrases that ML papers use for the same thing. A profile phrase that contains one member is
+# also matched with each other member in its place (at a discount, see `matching`).
+SYNONYMS: tuple[tuple[str, ...], ...] = (
+    (
+        "vision-language model",
+        "multimodal large language model",
+        "large multimodal model",
+        "multimodal model",
+        "multimodal LLM",
+    ),
+    ("computer-use agent", "GUI agent"),
+    ("talking head", "talking face", "talking avatar", "talking portrait"),
+    ("image editing", "image manipulation"),
+    ("image generation", "text-to-image", "image synthesis"),
+    ("video generation", "text-to-video", "video synthesis"),
+    ("generation", "synthesis"),
+    ("question answering", "QA"),
+    ("mathematical", "math"),
+)
+
+Unit = tuple[tuple[str, ...], str, bool]  # a phrase word: its stems, spelling, after "and"?
+
+_CONJUNCTIONS = frozenset({"and", "or", "vs", "versus", "nor"})
+_PHRASE_TOKEN = re.compile(r"[A-Za-z0-9]+|[,;/&+|]")
 _SENTENCE_END = re.compile(r"[.!?;:](?:\s|$)|\n\s*\n|\s[-–—]\s")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _DEFINITION = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9})\)")
 _LATEX = re.compile(r"\$[^$]*\$|\\[a-zA-Z]+")
+# Prefixes written with or without a hyphen ("pre-training", "pretraining"): joined to the
+# word, which also keeps "non-autoregressive" from matching "autoregressive".
+_PREFIX = re.compile(r"\b(non|pre|post|re|co|un|semi|fine|multi|sub|self)-(?=[a-z])", re.I)
 
 # Suffix rules of the stemmer: (suffix, replacement, shortest stem left). Longest first.
 _SUFFIXES: tuple[tuple[str, str, int], ...] = (
@@ -151,10 +181,13 @@ def _stem_uncached(word: str) -> str:
 
 
 def _strip_plural(word: str) -> str:
-    """Drop a plural ending: "sses" → "ss", "xes"/"ches" → stem, "s" (not "ss", "us", "is")."""
+    """Drop a plural ending: "sses" → "ss", "xes"/"ches" → stem, "s" (not "ss", "us", "is").
+
+    Names of fields in "-ics" keep their "s": "physics" is not "physical", "robotics" not "robotic".
+    """
     if word.endswith("sses") or word.endswith(("xes", "ches", "shes")):
         return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is", "ies")) and len(word) > 4:
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "ies", "ics")) and len(word) > 4:
         return word[:-1]
     return word
 
@@ -181,8 +214,14 @@ def _tidy_end(word: str) -> str:
 
 
 def clean(text: str) -> str:
-    """Remove inline LaTeX and the `<EOS>` markers that upstream abstracts carry."""
-    return _LATEX.sub(" ", text.replace("<EOS>", " ").replace("\\&", "&"))
+    """Remove inline LaTeX and `<EOS>` markers; join hyphenated prefixes to their word."""
+    text = _LATEX.sub(" ", text.replace("<EOS>", " ").replace("\\&", "&"))
+    return join_prefixes(text)
+
+
+def join_prefixes(text: str) -> str:
+    """Write "pre-training", "pre training" and "pretraining" the same way."""
+    return _PREFIX.sub(lambda m: m.group(1), text)
 
 
 def sentences(text: str) -> list[str]:
@@ -263,7 +302,7 @@ def words(text: str, local: Mapping[str, str] = {}, *, query: bool = False) -> I
         if long_form is None:
             yield word.lower()
         else:
-            yield from long_form.lower().split()
+            yield from _WORD.findall(join_prefixes(long_form).lower())
 
 
 def analyse(text: str, local: Mapping[str, str] = {}, *, query: bool = False) -> list[list[str]]:
@@ -276,11 +315,117 @@ def analyse(text: str, local: Mapping[str, str] = {}, *, query: bool = False) ->
     return out
 
 
-def analyse_phrase(phrase: str) -> list[tuple[str, str]]:
-    """A profile phrase as (stem, surface word) pairs, so reasons can quote the user's words."""
-    out = []
-    for surface in _WORD.findall(phrase):
-        long_form = expand_word(surface, {}, query=True)
-        parts = long_form.split() if long_form else [surface.lower()]
-        out.extend((stem(w), surface) for w in parts if w not in STOPWORDS)
+def analyse_phrase(phrase: str) -> list[Unit]:
+    """A profile phrase as units: the stems of each word (several for an acronym), the word,
+    and whether "and"/"or"/a comma stands between it and the word before.
+
+    Keeping an acronym's long form as one unit stops "AI" from counting as a two-word phrase
+    match; the word lets reasons quote the user's own spelling; the conjunction flag tells
+    which words may pair across it ("hallucination measurement and mitigation").
+    """
+    out: list[Unit] = []
+    conjunction = False
+    for token in _PHRASE_TOKEN.findall(join_prefixes(phrase)):
+        if token.lower() in _CONJUNCTIONS or not token[0].isalnum():
+            conjunction = True
+            continue
+        long_form = expand_word(token, {}, query=True)
+        parts = _WORD.findall(join_prefixes(long_form).lower()) if long_form else [token.lower()]
+        stems = tuple(stem(w) for w in parts if w not in STOPWORDS)
+        if stems and (not out or out[-1][0] != stems):
+            out.append((stems, token, conjunction and bool(out)))
+            conjunction = False
     return out
+
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One way to match a phrase: its words, and which words of the phrase each stands for.
+
+    `sources[i]` are the indexes of the phrase's own words that word i replaces, so a synonym
+    carries the weight of the words it replaces rather than its own.
+    """
+
+    units: tuple[Unit, ...]
+    sources: tuple[tuple[int, ...], ...]
+    synonym: bool
+
+
+def variants(phrase: str) -> list[Variant]:
+    """The phrase itself, its conjuncts ("X Y and Z" → "X Y", "X Z"), and their synonyms."""
+    units = tuple(analyse_phrase(phrase))
+    whole = Variant(units, tuple((i,) for i in range(len(units))), synonym=False)
+    out: dict[tuple[tuple[str, ...], ...], Variant] = {}
+    for base in [whole, *_conjuncts(whole)]:
+        for variant in [base, *_synonyms(base)]:
+            out.setdefault(tuple(u[0] for u in variant.units), variant)
+    return list(out.values())
+
+
+def _conjuncts(whole: Variant) -> list[Variant]:
+    """Split a coordination: "X Y and Z" → "X Y", "X Z"; "X and Y Z" → "X Z", "Y Z".
+
+    The shared word is the multi-word part's first word when the others come after it, and its
+    last word when they come before it; with no shared word, each part stands alone.
+    """
+    parts: list[list[int]] = []
+    for i, (_, _, after_conjunction) in enumerate(whole.units):
+        if after_conjunction or not parts:
+            parts.append([])
+        parts[-1].append(i)
+    if len(parts) < 2:
+        return []
+    if len(parts[0]) > 1 and all(len(p) == 1 for p in parts[1:]):
+        picks = [parts[0]] + [parts[0][:-1] + p for p in parts[1:]]
+    elif len(parts[-1]) > 1 and all(len(p) == 1 for p in parts[:-1]):
+        picks = [p + parts[-1][1:] for p in parts[:-1]] + [parts[-1]]
+    else:
+        picks = parts
+    return [_subset(whole, pick) for pick in picks]
+
+
+def _subset(whole: Variant, pick: list[int]) -> Variant:
+    """The variant made of some of the phrase's words, in order, with no conjunction flags."""
+    units = tuple((whole.units[i][0], whole.units[i][1], False) for i in pick)
+    return Variant(units, tuple(whole.sources[i] for i in pick), whole.synonym)
+
+
+def _synonyms(base: Variant) -> list[Variant]:
+    """`base` with each SYNONYMS member it contains swapped for the other members."""
+    out = []
+    units = list(base.units)
+    for group in SYNONYMS:
+        members = [analyse_phrase(m) for m in group]
+        for member in members:
+            found = _find_units(units, member)
+            if found is None:
+                continue
+            start, count = found
+            replaced = tuple(j for src in base.sources[start : start + count] for j in src)
+            for other in members:
+                if other is not member:
+                    out.append(
+                        Variant(
+                            tuple(units[:start] + other + units[start + count :]),
+                            base.sources[:start]
+                            + (replaced,) * len(other)
+                            + base.sources[start + count :],
+                            synonym=True,
+                        )
+                    )
+    return out
+
+
+def _find_units(units: list[Unit], member: list[Unit]) -> tuple[int, int] | None:
+    """Where the stems of `member` run over whole consecutive units: (first unit, how many)."""
+    wanted = [s for u in member for s in u[0]]
+    for start in range(len(units)):
+        stems: list[str] = []
+        for end in range(start, len(units)):
+            stems.extend(units[end][0])
+            if len(stems) >= len(wanted):
+                break
+        if stems == wanted:
+            return start, end - start + 1
+    return None

@@ -1,4 +1,4 @@
-"""arXiv: the daily announcement feed (`rss.arxiv.org/atom/<cat>`) and the export API, via feedparser.
+"""arXiv: the announcement feed (`rss.arxiv.org/atom/<cat>`) and the export API, via feedparser.
 
 Both are Atom. In the feed only `new` and `cross` entries are newly announced papers; `replace`
 and `replace-cross` are new versions of older papers, counted as `not_new` (they are not bad
@@ -84,7 +84,8 @@ def parse_atom(body: bytes, status: int = 200, listed_on: dt.date | None = None)
     parsed = _parse(body)
     if is_api_response(parsed):
         page = _api_page(parsed, status, listed_on)
-        return Batch(Source.ARXIV, listed_on or common_day(page.papers), page.papers, page.skipped)
+        day = listed_on or common_day(page.papers)
+        return Batch(Source.ARXIV, day, page.papers, page.skipped, empty_day=not page.papers)
     return _announcement(parsed, listed_on).batch
 
 
@@ -143,7 +144,8 @@ def _feed_paper(entry: Entry, listed_on: dt.date | None) -> Paper | None:
 
 def _hint(entry: Entry) -> str:
     raw = entry.get("id")
-    return f" ({raw[:60]})" if isinstance(raw, str) and raw.strip() else ""
+    text = clean_text(raw)[:60] if isinstance(raw, str) else ""
+    return f" ({text})" if text else ""
 
 
 # --- the export API ------------------------------------------------------------------------
@@ -179,9 +181,7 @@ def _api_page(parsed: Any, status: int, listed_on: dt.date | None) -> ApiPage:
 # --- one entry, either kind ----------------------------------------------------------------
 
 
-def _paper(
-    entry: Entry, abstract: str, authors: Iterable[str], listed_on: dt.date | None
-) -> Paper:
+def _paper(entry: Entry, abstract: str, authors: Iterable[str], listed_on: dt.date | None) -> Paper:
     raw_id = entry.get("id")
     paper_id = canonical_arxiv_id(raw_id) if isinstance(raw_id, str) else None
     if paper_id is None:
@@ -189,8 +189,8 @@ def _paper(
     title = _text(entry, "title", MAX_TITLE)
     if not title:
         raise BadItem("no title")
-    published = _datetime(entry.get("published"))
-    day = listed_on or (published.date() if published else None)
+    when = _datetime(entry.get("published"))  # in arXiv's time zone, whose date is the day
+    day = listed_on or (when.date() if when else None)
     if day is None:
         raise BadItem("no listing day (no published date and no date given)")
     names = tuple(name for name in (clean_text(author) for author in authors) if name)
@@ -200,7 +200,7 @@ def _paper(
         abstract=clean_text(abstract),
         listed_on=day,
         authors=names,
-        published_at=published,
+        published_at=when.astimezone(dt.UTC) if when else None,
         categories=_categories(entry),
         sources=frozenset({Source.ARXIV}),
     )
@@ -253,7 +253,8 @@ def _int(value: object, default: int) -> int:
 
 
 def _ends_feed(body: bytes) -> bool:
-    return body.rstrip().endswith(b"</feed>")
+    """False for a feed cut short (worth a retry); a body that is no feed at all is whole."""
+    return b"<feed" not in body[:4096] or body.rstrip().endswith(b"</feed>")
 
 
 # --- fetching ------------------------------------------------------------------------------
@@ -261,9 +262,11 @@ def _ends_feed(body: bytes) -> bool:
 
 def fetch_announcements(http: Http, rss_url: str, categories: Sequence[str]) -> Announcement:
     """Today's new papers in `categories`, one feed each, merged; any failing feed fails all."""
+    if not categories:
+        raise SourceError("no arXiv category to fetch: add arxiv_categories to a profile")
     bad = [name for name in categories if not is_category(name)]
-    if bad or not categories:
-        raise ValueError(f"not arXiv categories: {bad or 'none given'}")
+    if bad:
+        raise SourceError(f"not arXiv categories (like cs.AI): {', '.join(map(repr, bad))}")
     reads = []
     for category in dict.fromkeys(categories):
         response = http.get(f"{rss_url}/atom/{category}", complete=_ends_feed)
@@ -339,7 +342,8 @@ def search(
         size = min(page_size, limit - start)
         params = {"search_query": query, "start": str(start), "max_results": str(size)}
         page = _get_api(http, base_url, {**params, "sortBy": sort_by, "sortOrder": "descending"})
-        limit = min(limit, page.total)
+        if start == 0:  # later pages may under-report the total (arXiv's empty-page glitch)
+            limit = min(limit, page.total)
         if page.entries == 0 and start < limit:
             raise SourceError(f"arXiv sent an empty page at {start} of {page.total} results")
         skipped += page.skipped

@@ -145,7 +145,8 @@ def _explain(exc: ValidationError) -> str:
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
     where = ".".join(str(part) for part in first["loc"])
-    reason = f"no {where}" if first["type"] == "missing" else f"{where}: {first['msg']}"
+    message = first["msg"].removeprefix("Value error, ")
+    reason = f"no {where}" if first["type"] == "missing" else f"{where}: {message}"
     return reason if len(errors) == 1 else f"{reason} (and {len(errors) - 1} more)"
 
 
@@ -189,14 +190,16 @@ def parse_items(items: Sequence[object], listed_on: dt.date | None = None) -> Ba
     if items and not papers:
         raise SourceError(f"none of the {len(items)} items could be read; first: {skipped[0]}")
     found = tuple(papers.values())
-    return Batch(Source.HF, listed_on or common_day(found), found, tuple(skipped), not items)
+    day = listed_on or common_day(found)
+    return Batch(Source.HF, day, found, tuple(skipped), empty_day=not items)
 
 
 def _hint(item: object) -> str:
     """` (2509.24002)` when the bad item still shows an id, to find it upstream."""
     paper = item.get("paper") if isinstance(item, dict) else None
     raw = paper.get("id") if isinstance(paper, dict) else None
-    return f" ({raw[:40]})" if isinstance(raw, str) and raw.strip() else ""
+    text = clean_text(raw)[:40] if isinstance(raw, str) else ""
+    return f" ({text})" if text else ""
 
 
 def common_day(papers: Sequence[Paper]) -> dt.date | None:
@@ -228,7 +231,10 @@ def _json_kind(value: object) -> str:
     return kinds.get(type(value), "a number")
 
 
-def _is_json(body: bytes) -> bool:
+def _complete_json(body: bytes) -> bool:
+    """False for JSON cut short (worth a retry); anything not even starting like JSON is whole."""
+    if not body.lstrip().startswith((b"[", b"{")):
+        return True
     try:
         json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -258,7 +264,7 @@ def _fetch_all(http: Http, url: str, query: Mapping[str, str], sort: Sort) -> li
     items: list[object] = []
     previous: list[object] | None = None
     for page in range(MAX_PAGES):
-        response = http.get(url, {**params, "p": str(page)}, complete=_is_json)
+        response = http.get(url, {**params, "p": str(page)}, complete=_complete_json)
         chunk = load_list(response.body)
         if chunk == previous:
             return items

@@ -12,12 +12,11 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 
-from bs4 import BeautifulSoup, SoupStrainer, Tag
+from bs4 import BeautifulSoup
 
 from newsletter.errors import SourceError
 from newsletter.models import Source
-from newsletter.sources import Batch
-from newsletter.sources import hf
+from newsletter.sources import Batch, hf
 from newsletter.sources.http import Http
 
 _ISLANDS = ("DailyPapers", "PaperContent")
@@ -32,20 +31,18 @@ def parse_page(html: bytes | str, listed_on: dt.date | None = None) -> Batch:
     if "PaperContent" in islands:
         return _paper_page(islands["PaperContent"], listed_on)
     raise SourceError(
-        f"the Hugging Face page layout changed: no DailyPapers or PaperContent island ({_LAYOUT})"
+        f"the Hugging Face page layout changed: no DailyPapers or PaperContent {_LAYOUT}"
     )
 
 
 def _islands(html: bytes | str) -> dict[str, Mapping[str, object]]:
-    """The known islands' props by `data-target`; only the island divs are parsed (faster)."""
-    only = SoupStrainer("div", attrs={"class": "SVELTE_HYDRATER", "data-target": _ISLANDS})
-    soup = BeautifulSoup(html, "html.parser", parse_only=only)
+    """The props of the known islands, by `data-target` (the first of each kind)."""
+    soup = BeautifulSoup(html, "html.parser")
     found: dict[str, Mapping[str, object]] = {}
-    for div in soup.find_all("div", attrs={"data-props": True}):
-        if isinstance(div, Tag):
-            target, props = div.get("data-target"), div.get("data-props")
-            if isinstance(target, str) and isinstance(props, str) and target not in found:
-                found[target] = _props(target, props)
+    for div in soup.select(_LAYOUT):
+        target, props = div.get("data-target"), div.get("data-props")
+        if target in _ISLANDS and isinstance(target, str) and isinstance(props, str):
+            found.setdefault(target, _props(target, props))
     return found
 
 
@@ -97,7 +94,7 @@ def fetch_day(http: Http, base_url: str, day: dt.date) -> Batch:
     response = http.get(f"{base_url}/papers/date/{day.isoformat()}")
     props = _islands(response.body).get("DailyPapers")
     if props is None:
-        raise SourceError(f"the Hugging Face page layout changed: no DailyPapers island ({_LAYOUT})")
+        raise SourceError(f"the Hugging Face page layout changed: no DailyPapers {_LAYOUT}")
     shown = _page_day(props)
     if shown is not None and shown != day:
         raise SourceError(f"asked for the papers of {day}, the page lists those of {shown}")

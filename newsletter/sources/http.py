@@ -140,7 +140,8 @@ def _seconds_until(http_date: str, now: dt.datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _netloc(url: str) -> str:
+def netloc(url: str) -> str:
+    """The `host[:port]` of a URL, the key of `Policy.min_interval`."""
     return urlsplit(url).netloc.lower()
 
 
@@ -281,11 +282,11 @@ class Http:
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": between half and all of base * 2^attempt."""
-        ceiling = min(self._policy.backoff_cap, self._policy.backoff * 2**attempt)
+        ceiling = min(self._policy.backoff_cap, self._policy.backoff * 2.0**attempt)
         return ceiling / 2 + self._rng() * ceiling / 2
 
     def _throttle(self, url: str) -> None:
-        host = _netloc(url)
+        host = netloc(url)
         interval = self._policy.min_interval.get(host)
         if interval is None:
             return
