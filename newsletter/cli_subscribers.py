@@ -1,8 +1,8 @@
 """`newsletter subscribers …`: read, check and edit the subscribers file.
 
-Every change goes through `subscribers_edit`: only the lines asked for change, the result is
-validated before it is written, and the write is atomic. Each command prints the change it made
-as a diff, so that what happened to a hand-kept file is never a surprise.
+Every change goes through `subscribers_edit`: only the lines the change needs are touched, the
+result is validated before it is written, and the write is atomic. Each command prints the
+change it made as a diff, so that what happens to a hand-kept file is never a surprise.
 """
 
 from __future__ import annotations
@@ -91,7 +91,9 @@ def list_() -> None:
     settings = load_settings()
     subscribers = subscribers_of(settings)
     last = _last_digests(settings, [s.key for s in subscribers])
-    table = Table(Column("address", no_wrap=True), "name", "topics", "frequency", "time",
+    table = Table(Column("address", no_wrap=True), Column("name", min_width=8),
+                  Column("topics", min_width=14, ratio=1), Column("frequency", min_width=9),
+                  Column("time", overflow="fold"),
                   Column("last digest", no_wrap=True))
     for s in subscribers:
         table.add_row(s.email, s.name or "", ", ".join(t.phrase for t in s.profile.topics),
@@ -279,12 +281,19 @@ def _run_editor(file: Path) -> None:
 
 
 def _ask_reopen(problems: str) -> bool:
-    """Show what is wrong and ask whether to fix it; no answer (end of input) means no."""
+    """Show what is wrong and ask whether to fix it; Enter means yes, end of input means no.
+
+    The question goes to standard error (click's prompt would also write a space to standard
+    output, which belongs to results).
+    """
     err.print(problems, markup=False, emoji=False)
-    try:
-        return typer.confirm("Reopen the editor to fix this?", default=True, err=True)
-    except typer.Abort:
-        return False
+    while True:
+        try:
+            answer = err.input("Reopen the editor to fix this? [Y/n]: ", markup=False)
+        except EOFError:
+            return False
+        if answer.strip().lower() in ("", "y", "yes", "n", "no"):
+            return not answer.strip().lower().startswith("n")
 
 
 @subscribers_app.command("path")

@@ -275,13 +275,16 @@ def _edit_until_valid(
         except NewsletterError:
             draft.unlink()
             raise
-        text = draft.read_bytes().decode("utf-8", errors="replace")
         try:
+            text = draft.read_bytes().decode("utf-8")
             parse_text(text, path)
             return text
+        except UnicodeDecodeError as exc:
+            problems = f"{path}: not UTF-8 text: {exc}"
         except ConfigError as exc:
-            if not reopen(str(exc)):
-                raise ConfigError(f"{path} not changed; your edit is kept in {draft}") from None
+            problems = str(exc)
+        if not reopen(problems):
+            raise ConfigError(f"{path} not changed; your edit is kept in {draft}")
 
 
 # --- one loaded file ---------------------------------------------------------------------------
@@ -306,7 +309,7 @@ class _Document:
             raise ConfigError(f"{exc}\n{path}: not changed; fix these first, "
                               "e.g. with `newsletter subscribers edit`") from None
         self.lines = self.text.splitlines(keepends=True)
-        self.yaml = _yaml()
+        self.yaml = _yaml()  # loading does not depend on the indentation; dumping does
         self.data = self.load()
         self.yaml = _best_yaml(self.data, self.text)
 
@@ -416,17 +419,30 @@ def _resolve(out: list[str], mine: list[str], base: list[str], theirs: list[str]
     if theirs == base:
         out.extend(mine)
     elif mine != base:
-        out.extend(theirs)
+        out.extend(_both_changed(mine, base, theirs))
     elif not base:
-        at = len(out)
-        while at > 0 and _filler(out[at - 1]):
-            at -= 1
-        out[at or len(out):at or len(out)] = theirs
+        at = len(out) - len(_filler_tail(out)) or len(out)
+        out[at:at] = theirs
     else:
         out.extend(theirs)
         tail = _filler_tail(base)
         if tail and theirs[len(theirs) - len(tail):] != tail:
             out.extend(tail)
+
+
+def _both_changed(mine: list[str], base: list[str], theirs: list[str]) -> list[str]:
+    """Rendering and edit touched one region: keep the original where the edit did not reach.
+
+    That is only clear line by line when the rendering kept the number of lines (it usually
+    does: it respaces, requotes or reindents); otherwise the edit's lines are taken whole.
+    """
+    if len(mine) != len(base):
+        return theirs
+    merged: list[str] = []
+    matcher = difflib.SequenceMatcher(None, base, theirs, autojunk=False)
+    for tag, b1, b2, t1, t2 in matcher.get_opcodes():
+        merged.extend(mine[b1:b2] if tag == "equal" else theirs[t1:t2])
+    return merged
 
 
 def _filler(line: str) -> bool:
@@ -514,8 +530,11 @@ def _insert_entry(doc: _Document, entry: CommentedMap) -> str:
 
 
 def _shifted(line: str, shift: int) -> str:
-    if shift >= 0 or not line.strip():
-        return " " * shift + line if line.strip() else line
+    """Indent (or dedent) a rendered line to the column of the file's entries."""
+    if not line.strip():
+        return line
+    if shift >= 0:
+        return " " * shift + line
     return line[min(-shift, len(line) - len(line.lstrip(" "))):]
 
 

@@ -1,0 +1,277 @@
+"""`newsletter subscribers …` through the command line: exact output, exit codes, and the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsletter.cli import main
+from newsletter.store import Store
+from tests.conftest import DATA
+
+ORIGINAL = (DATA / "commented_subscribers.yaml").read_text(encoding="utf-8")
+
+EDITOR = """\
+import json, pathlib, sys
+here = pathlib.Path(__file__).parent
+calls = here / "calls"
+step = int(calls.read_text()) if calls.exists() else 0
+calls.write_text(str(step + 1))
+todo = json.loads((here / "steps.json").read_text())[step]
+draft = pathlib.Path(sys.argv[1])
+draft.write_text(draft.read_text().replace(*todo["draft"]))
+if todo.get("meanwhile"):
+    real = here / "subscribers.yaml"
+    real.write_text(real.read_text() + todo["meanwhile"])
+"""
+
+
+@pytest.fixture
+def commented(workdir: Path) -> Path:
+    """The working folder's subscribers file is the commented one."""
+    path = workdir / "subscribers.yaml"
+    shutil.copy(DATA / "commented_subscribers.yaml", path)
+    return path
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["subscribers", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _editor(folder: Path, monkeypatch: pytest.MonkeyPatch, *steps: dict[str, object]) -> None:
+    """$EDITOR is a script that makes the given replacements, one per time it is opened."""
+    (folder / "editor.py").write_text(EDITOR)
+    (folder / "steps.json").write_text(json.dumps(list(steps)))
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{shlex.quote(sys.executable)} {folder / 'editor.py'}")
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def test_list_shows_the_last_digest(commented: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The table has the address and, once the ledger knows one, the subscriber's last digest."""
+    now = dt.datetime(2026, 8, 14, 7, 30, tzinfo=dt.UTC)
+    with Store.open(commented.parent / "newsletter.db") as store:
+        store.plan("grace@example.org", dt.date(2026, 8, 13), dt.date(2026, 8, 13), "<m@x>",
+                   [], now)
+    code, out, _ = _run(capsys, "list")
+    assert code == 0
+    rows = {line.split()[1]: line for line in out.splitlines() if "@" in line}
+    assert list(rows) == ["ada@example.org", "Grace@example.org", "alan@example.org"]
+    assert "2026-08-13 empty" in rows["Grace@example.org"]
+    assert "weekdays" in rows["Grace@example.org"] and "—" in rows["ada@example.org"]
+
+
+def test_show_prints_the_entry_as_written(commented: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`show` prints the lines from the file, with the comment above, and what is in effect."""
+    code, out, _ = _run(capsys, "show", "GRACE@example.org")
+    assert code == 0
+    assert out == (
+        f"# {commented}, line 23\n"
+        "  # Grace only wants agent papers, on weekdays, in her morning.\n"
+        "  - email: Grace@Example.org\n"
+        "    name: Grace Hopper\n"
+        '    topics: ["LLM agents", "tool use"]\n'
+        "    frequency: weekdays\n"
+        '    send_at: "08:00"\n'
+        "    timezone: America/New_York\n"
+        "# in effect: weekdays at 08:00 America/New_York, at most 8 papers, from arxiv, hf\n"
+        "# last digest: none yet\n"
+    )
+
+
+def test_unknown_address_suggests_a_close_one(commented: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """show, set and remove all name the near miss, with exit 2 and the file untouched."""
+    for argv in (["show", "alan@exampel.org"], ["set", "alan@exampel.org", "--name", "A"],
+                 ["remove", "alan@exampel.org"]):
+        code, out, err = _run(capsys, *argv)
+        assert (code, out) == (2, "")
+        assert err == (f"error: {commented}: no subscriber alan@exampel.org; "
+                       "did you mean alan@example.org?\n")
+    assert commented.read_text(encoding="utf-8") == ORIGINAL
+
+
+# --- add, set, remove ----------------------------------------------------------------------------
+
+
+def test_add_prints_and_writes_exactly_the_new_entry(commented: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The new entry follows the file's style and lands after the last one."""
+    code, out, err = _run(capsys, "add", "nia@example.org", "--name", "Nia Noor",
+                          "--topic", "diffusion models", "--topic", "video editing",
+                          "--category", "cs.CV", "--frequency", "weekly")
+    assert (code, err) == (0, "")
+    assert out == (
+        f"{commented}: added nia@example.org\n"
+        "@@ -36,0 +37,6 @@\n"
+        "+  - email: nia@example.org\n"
+        "+    name: Nia Noor\n"
+        '+    topics: ["diffusion models", "video editing"]\n'
+        "+    arxiv_categories: [cs.CV]\n"
+        "+    frequency: weekly\n"
+        "+\n"
+    )
+    assert commented.read_text(encoding="utf-8") == ORIGINAL.replace(
+        "\n# Retired", "\n  - email: nia@example.org\n    name: Nia Noor\n"
+        '    topics: ["diffusion models", "video editing"]\n    arxiv_categories: [cs.CV]\n'
+        "    frequency: weekly\n\n# Retired")
+
+
+def test_add_creates_a_missing_file(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first `add` on a new installation writes the file."""
+    path = workdir / "subscribers.yaml"
+    path.unlink()
+    code, out, _ = _run(capsys, "add", "me@lab.example", "--topic", "agents")
+    assert code == 0 and out.startswith(f"{path}: added me@lab.example\n")
+    assert path.read_text() == 'subscribers:\n  - email: me@lab.example\n    topics: ["agents"]\n'
+
+
+def test_set_prints_and_writes_exactly_the_change(commented: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Values, list items and `--disable` change their own lines and nothing else."""
+    code, out, _ = _run(capsys, "set", "alan@example.org", "--max-papers", "6",
+                        "--add-author", "Saining Xie", "--remove-topic", "POINT TRACKING",
+                        "--disable")
+    assert code == 0
+    assert out == (
+        f"{commented}: changed alan@example.org\n"
+        "@@ -32 +32 @@\n"
+        '-    topics: ["3D generation", \'point tracking\']\n'
+        '+    topics: ["3D generation"]\n'
+        "@@ -35 +35,3 @@\n"
+        "-    max_papers: 5   # he reads on the train\n"
+        '+      - "Saining Xie"\n'
+        "+    max_papers: 6   # he reads on the train\n"
+        "+    enabled: false\n"
+    )
+    assert commented.read_text(encoding="utf-8") == ORIGINAL.replace(
+        "    topics: [\"3D generation\", 'point tracking']", '    topics: ["3D generation"]'
+    ).replace('      - "Jiaqi Wang"\n    max_papers: 5',
+              '      - "Jiaqi Wang"\n      - "Saining Xie"\n    max_papers: 6').replace(
+        "he reads on the train\n", "he reads on the train\n    enabled: false\n")
+
+
+def test_set_with_nothing_asked_is_a_usage_error(commented: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`set EMAIL` alone says what to give; exit 2."""
+    code, _, err = _run(capsys, "set", "ada@example.org")
+    assert code == 2
+    assert err == ("error: nothing to change: give an option such as --add-topic or --frequency "
+                   "(see `newsletter subscribers set --help`)\n")
+
+
+def test_set_what_is_already_so_writes_nothing(commented: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Setting the current value is fine (exit 0) and does not touch the file."""
+    before = commented.stat().st_mtime_ns
+    code, out, _ = _run(capsys, "set", "grace@example.org", "--frequency", "weekdays")
+    assert (code, out) == (0, f"{commented}: nothing to change\n")
+    assert commented.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    (["set", "ada@example.org", "--send-at", "7:30"],
+     ":22:14: `send_at`: '7:30' is not a time of day written HH:MM, e.g. \"07:30\""),
+    (["set", "ada@example.org", "--timezone", "Mars/Olympus"],
+     ":22:15: `timezone`: unknown time zone 'Mars/Olympus' (e.g. Europe/Berlin)"),
+    (["add", "not-an-address", "--topic", "x"],
+     ":37:12: `email`: 'not-an-address' is not a valid email address: "
+     "An email address must have an @-sign."),
+])
+def test_an_invalid_edit_leaves_the_file_byte_identical(
+    commented: Path, capsys: pytest.CaptureFixture[str], argv: list[str], reason: str
+) -> None:
+    """The edit is refused with the reason and exit 2; the file is not touched."""
+    before = commented.read_bytes()
+    code, out, err = _run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err == (f"error: {commented} not changed: the result would be invalid:\n"
+                   f"{commented}{reason}\n")
+    assert commented.read_bytes() == before
+
+
+def test_dry_run_prints_the_change_and_writes_nothing(commented: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """`--dry-run` shows the same diff and leaves the file alone."""
+    code, out, _ = _run(capsys, "set", "grace@example.org", "--unset", "timezone", "--dry-run")
+    assert code == 0
+    assert out == (f"{commented}: changed grace@example.org (dry run: nothing written)\n"
+                   "@@ -29 +28,0 @@\n"
+                   "-    timezone: America/New_York\n")
+    assert commented.read_text(encoding="utf-8") == ORIGINAL
+
+
+def test_remove_takes_the_entry_and_its_comment(commented: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The entry, the comment right above it and one blank line go; the rest stays."""
+    code, out, _ = _run(capsys, "remove", "grace@example.org")
+    assert code == 0
+    lines = ORIGINAL.splitlines(keepends=True)
+    assert commented.read_text(encoding="utf-8") == "".join(lines[:22] + lines[30:])
+    assert out.splitlines()[:3] == [
+        f"{commented}: removed grace@example.org", "@@ -23,8 +22,0 @@",
+        "-  # Grace only wants agent papers, on weekdays, in her morning."]
+
+
+# --- edit ----------------------------------------------------------------------------------------
+
+
+def test_edit_saves_a_valid_edit(commented: Path, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor's change is written as it was made."""
+    _editor(commented.parent, monkeypatch, {"draft": ["Grace Hopper", "Rear Adm. Hopper"]})
+    code, out, _ = _run(capsys, "edit")
+    assert (code, out) == (0, f"{commented}: saved, 3 subscribers\n")
+    assert commented.read_text() == ORIGINAL.replace("Grace Hopper", "Rear Adm. Hopper")
+
+
+def test_edit_reopens_on_errors_until_valid(commented: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """An invalid edit shows its problems and asks to reopen; the fix is then saved."""
+    _editor(commented.parent, monkeypatch, {"draft": ["send_at: \"08:00\"", "send_at: 8am"]},
+            {"draft": ["send_at: 8am", "send_at: \"09:00\""]})
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))  # Enter: the default, yes
+    code, out, err = _run(capsys, "edit")
+    assert (code, out) == (0, f"{commented}: saved, 3 subscribers\n")
+    assert err == (f"{commented}:28:14: `send_at`: '8am' is not a time of day written HH:MM, "
+                   'e.g. "07:30"\nReopen the editor to fix this? [Y/n]: ')
+    assert commented.read_text() == ORIGINAL.replace('"08:00"', '"09:00"')
+
+
+def test_edit_declined_leaves_the_file_alone(commented: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answering no ends with exit 2; the file is byte-identical and the draft is kept."""
+    _editor(commented.parent, monkeypatch, {"draft": ["topics:", "topcs:"]})
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    code, _, err = _run(capsys, "edit")
+    assert code == 2
+    (draft,) = commented.parent.glob(".subscribers.*.edit.yaml")
+    assert err.endswith(f"error: {commented} not changed; your edit is kept in {draft}\n")
+    assert "unknown key `topcs`; did you mean `topics`?" in err
+    assert commented.read_text() == ORIGINAL
+
+
+def test_edit_refused_when_the_file_changed_meanwhile(
+    commented: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change saved by someone else while the editor was open wins; exit 1 and why."""
+    _editor(commented.parent, monkeypatch,
+            {"draft": ["Ada Lovelace", "Ada"], "meanwhile": "# added meanwhile\n"})
+    code, _, err = _run(capsys, "edit")
+    assert code == 1
+    (draft,) = commented.parent.glob(".subscribers.*.edit.yaml")
+    assert err == (f"error: {commented} changed on disk since it was read; nothing was written. "
+                   f"Run the command again.\nYour edit is kept in {draft}.\n")
+    assert commented.read_text() == ORIGINAL + "# added meanwhile\n"
