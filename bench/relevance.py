@@ -82,9 +82,11 @@ def load_profiles() -> dict[str, Profile]:
     }
 
 
-def rank_pool(papers: list[Paper], profiles: dict[str, Profile], today: dt.date | None) -> dict[str, list[str]]:
-    """Rank one pool of candidates for every profile; liked papers come from the whole month."""
-    by_id = {p.id: p for p in papers}
+def rank_pool(
+    papers: list[Paper], profiles: dict[str, Profile], today: dt.date | None, known: list[Paper]
+) -> dict[str, list[str]]:
+    """Rank one pool of candidates for every profile; liked papers come from all `known` ones."""
+    by_id = {p.id: p for p in known}
     candidates = Candidates.build(papers, today=today)
     run = {}
     for name, profile in profiles.items():
@@ -119,11 +121,12 @@ def main(argv: list[str] | None = None) -> None:
     papers = load_month()
     profiles = load_profiles()
     if not args.week:
-        run = rank_pool(papers, profiles, None)
+        run = rank_pool(papers, profiles, None, papers)
     else:
         run = {name: [] for name in profiles}
         for week in weeks(papers):
-            for name, ids in rank_pool(week, profiles, max(p.listed_on for p in week)).items():
+            today = max(p.listed_on for p in week)
+            for name, ids in rank_pool(week, profiles, today, papers).items():
                 run[name].extend(ids)
     score(run, args.out)
 

@@ -111,7 +111,7 @@ def _fetch_plan(
     if date is not None:
         return [(date.date(), wanted)]
     today = pipeline.utc_now().date()
-    hf = [s for s in wanted if s is Source.HF]
+    hf: list[Source] = [s for s in wanted if s is Source.HF]
     return [(today - dt.timedelta(days=1), hf), (today, wanted)]
 
 

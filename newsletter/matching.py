@@ -3,10 +3,9 @@
 Pure: no I/O and no clock reads (the caller passes `today`). The day's papers are analysed once
 into `Candidates`: stems and nearby stem pairs of every field, with field-weighted counts
 (title > keywords > AI summary > abstract, as in BM25F) and IDF over the candidates. A profile
-phrase is matched once per day, whoever asked for it, and cached: thousands of subscribers
-share "diffusion models". `rank` then reads each phrase's best papers first and stops as soon
-as no unread paper can enter the top (Fagin's threshold algorithm), so a profile costs tens of
-microseconds.
+phrase is matched once per day against all candidates, whoever asked for it, and cached as a
+vector (thousands of subscribers share "diffusion models"); ranking a profile is then a few
+vector operations over the day (numpy), tens of microseconds.
 
 The score of a picked paper (higher is better) is
 
@@ -31,6 +30,10 @@ import math
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from newsletter import textmatch
 from newsletter.models import Excluded, Paper, Profile, RankedPaper, Ranking
@@ -60,20 +63,7 @@ HOT_MIN_VOTES = 10  # ... that have at least this many votes
 
 Pair = tuple[str, str]
 Postings = dict[int, float]
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """How well each candidate matches one phrase or liked paper: by paper, and best first."""
-
-    scores: Postings
-    ranked: tuple[tuple[float, int], ...]
-
-    @classmethod
-    def of(cls, scores: Postings) -> Match:
-        """Index scores both ways."""
-        ranked = sorted(((s, d) for d, s in scores.items()), reverse=True)
-        return cls(scores, tuple(ranked))
+Vector = npt.NDArray[np.float64]  # one value per candidate, in `Candidates.papers` order
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +160,6 @@ def _title_pairs(title: list[list[str]]) -> frozenset[Pair]:
     )
 
 
-def _sat(evidence: float) -> float:
-    """Saturate evidence into [0, 1): the first mention matters most."""
-    return evidence / (evidence + SATURATION)
-
-
 def normalise_name(name: str) -> str:
     """A person's name without accents, case or punctuation ("Jérôme d'Arc" → "jerome d arc")."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
@@ -189,12 +174,18 @@ def _name_keys(name: str) -> tuple[str, ...]:
     return (" ".join(parts), f"{parts[0][0]} {parts[-1]}")
 
 
+_followed_memo: dict[str, str] = {}
+
+
 def _followed_key(name: str) -> str:
     """A followed author's key: initial + last name when given as "P. Liang", else the name."""
-    parts = normalise_name(name).split()
-    if len(parts) >= 2 and len(parts[0]) == 1:
-        return f"{parts[0]} {parts[-1]}"
-    return " ".join(parts)
+    found = _followed_memo.get(name)
+    if found is None:
+        parts = normalise_name(name).split()
+        short = len(parts) >= 2 and len(parts[0]) == 1
+        found = f"{parts[0]} {parts[-1]}" if short else " ".join(parts)
+        _followed_memo[name] = found
+    return found
 
 
 class Candidates:
@@ -216,16 +207,20 @@ class Candidates:
         self.vectors: dict[str, Postings] = {}
         self.title_terms: list[frozenset[str]] = []
         self.title_pairs: list[frozenset[Pair]] = []
-        self.authors: dict[str, frozenset[int]] = {}
-        self.categories: dict[str, frozenset[int]] = {}
-        self.votes: list[float] = []
-        self.boost: list[float] = []
-        self.hot: list[bool] = []
-        self.order: list[int] = []
-        self.by_votes = Match({}, ())
-        self._matches: dict[str, Match] = {}
-        self._likes: dict[str, Match] = {}
+        self.authors: dict[str, list[int]] = {}
+        self.author_keys: list[list[tuple[str, tuple[str, ...]]]] = []
+        self.categories: dict[str, list[int]] = {}
+        n = len(self.papers)
+        self.upvotes = np.array([p.upvotes for p in self.papers], dtype=np.int64)
+        self.votes: Vector = np.zeros(n)
+        self.boost: Vector = np.ones(n)
+        self.hot: list[bool] = [False] * n
+        self.order = np.zeros(n, dtype=np.int64)
+        self._dense: dict[str | Pair, Vector] = {}
+        self._matches: dict[str, tuple[Vector, list[Vector]]] = {}
+        self._likes: dict[str, Vector] = {}
         self._labels: dict[tuple[str, int], str] = {}
+        self._boosts: dict[float, Vector] = {}
 
     @classmethod
     def build(cls, papers: Iterable[Paper], *, today: dt.date | None = None) -> Candidates:
@@ -289,30 +284,24 @@ class Candidates:
 
     def _index_people(self) -> None:
         """Index papers by author name keys and by arXiv category."""
-        authors: dict[str, set[int]] = {}
-        categories: dict[str, set[int]] = {}
         for doc, paper in enumerate(self.papers):
-            for name in paper.authors:
-                for key in _name_keys(name):
-                    authors.setdefault(key, set()).add(doc)
+            self.author_keys.append([(name, _name_keys(name)) for name in paper.authors])
+            for _, keys in self.author_keys[-1]:
+                for key in keys:
+                    self.authors.setdefault(key, []).append(doc)
             for category in paper.categories:
-                categories.setdefault(category.casefold(), set()).add(doc)
-        self.authors = {k: frozenset(v) for k, v in authors.items()}
-        self.categories = {k: frozenset(v) for k, v in categories.items()}
+                self.categories.setdefault(category.casefold(), []).append(doc)
 
     def _index_votes(self) -> None:
         """Vote boost in [0, 1], freshness, the "trending" flag and the tie-break order."""
         ups = [max(0, p.upvotes) for p in self.papers]
         top = math.log1p(max(ups, default=0)) or 1.0
-        self.votes = [math.log1p(u) / top for u in ups]
-        self.by_votes = Match.of({d: v for d, v in enumerate(self.votes) if v > 0})
-        self.boost = [1.0 + RECENCY * self._freshness(p) for p in self.papers]
+        self.votes = np.log1p(np.array(ups, dtype=np.float64)) / top
+        self.boost = 1.0 + RECENCY * np.array([self._freshness(p) for p in self.papers])
         cut = sorted(ups, reverse=True)[int(len(ups) * HOT_SHARE)] if ups else 0
         self.hot = [u >= max(cut, HOT_MIN_VOTES) for u in ups]
         ranked = sorted(range(len(ups)), key=lambda d: (-ups[d], self.papers[d].id))
-        self.order = [0] * len(ups)
-        for position, doc in enumerate(ranked):
-            self.order[doc] = -position
+        self.order[ranked] = np.arange(len(ups))
 
     def _freshness(self, paper: Paper) -> float:
         """1 for a paper listed `today`, halving every HALF_LIFE_DAYS; 0 when no `today`."""
@@ -321,27 +310,52 @@ class Candidates:
         age = max(0, (self.today - paper.listed_on).days)
         return float(0.5 ** (age / HALF_LIFE_DAYS))
 
-    def phrase(self, text: str) -> Match:
-        """Each candidate's match with a profile phrase, in [0, 1); computed once per day."""
-        found = self._matches.get(text)
+    def multiplier(self, trending: float) -> Vector:
+        """(1 + trending * votes) * freshness boost, per candidate; cached per trending value."""
+        found = self._boosts.get(trending)
         if found is None:
-            found = Match.of(_match_text(self, text))
-            self._matches[text] = found
+            found = (1.0 + trending * self.votes) * self.boost
+            self._boosts[trending] = found
         return found
 
-    def liked(self, paper: Paper) -> Match:
-        """Each candidate's cosine similarity to a liked paper (at least LIKED_MIN)."""
+    def dense(self, key: str | Pair) -> Vector:
+        """The postings of a stem or stem pair as a vector over the candidates (cached)."""
+        found = self._dense.get(key)
+        if found is None:
+            postings = self.terms.get(key, {}) if isinstance(key, str) else self.pairs.get(key, {})
+            found = np.zeros(len(self.papers))
+            if postings:
+                found[list(postings)] = list(postings.values())
+            self._dense[key] = found
+        return found
+
+    def phrase(self, text: str) -> Vector:
+        """Every candidate's match with a profile phrase, in [0, 1); computed once per day."""
+        found = self._matches.get(text)
+        if found is None:
+            found = _match_text(self, text)
+            self._matches[text] = found
+        return found[0]
+
+    def liked(self, paper: Paper) -> Vector:
+        """Every candidate's cosine similarity to a liked paper (0 below LIKED_MIN); cached."""
         found = self._likes.get(paper.id)
         if found is None:
-            found = Match.of(_similar(self, paper))
+            found = _similar(self, paper)
             self._likes[paper.id] = found
         return found
 
     def label(self, text: str, doc: int) -> str:
-        """How a paper matched a phrase, in the user's words (see `_label`); cached."""
+        """How a paper matched a phrase, in the user's words (see `_describe`); cached.
+
+        Describes the variant (the phrase, a part of it, or a synonym) that matched best.
+        """
         found = self._labels.get((text, doc))
         if found is None:
-            found = _label(self, text, doc)
+            self.phrase(text)
+            per_variant = [float(v[doc]) for v in self._matches[text][1]]
+            best = per_variant.index(max(per_variant)) if per_variant else 0
+            found = _describe(self, _variants(text)[best], doc) if per_variant else text
             self._labels[(text, doc)] = found
         return found
 
@@ -357,96 +371,59 @@ def _variant_idfs(own: list[float], phrase: _Phrase) -> list[float]:
     return [sum(own[j] for j in src) / sharing[src] for src in phrase.sources]
 
 
-def _match_text(c: Candidates, text: str) -> Postings:
-    """The best match of any variant of a phrase, per paper (synonyms discounted)."""
+def _match_text(c: Candidates, text: str) -> tuple[Vector, list[Vector]]:
+    """The best match of any variant of a phrase per paper (synonyms discounted), and the
+    match of each variant (to tell which one a reason should quote)."""
+    out = np.zeros(len(c))
     variants = _variants(text)
     if not variants or not variants[0].units:
-        return {}
+        return out, []
     own = _own_idfs(c, variants[0])
-    out: Postings = {}
-    for phrase in variants:
-        for doc, score in _match_phrase(c, phrase, _variant_idfs(own, phrase)).items():
-            if score > out.get(doc, 0.0):
-                out[doc] = score
-    return out
+    each = [_match_phrase(c, phrase, _variant_idfs(own, phrase)) for phrase in variants]
+    np.maximum.reduce(each, out=out)
+    out[out < MIN_TOPIC] = 0.0
+    return out, each
 
 
-def _match_phrase(c: Candidates, phrase: _Phrase, idfs: list[float]) -> Postings:
-    """Score every paper that could reach MIN_TOPIC: one with a telling word or a linked pair."""
-    total = sum(idfs) or 1.0
-    units = [[c.terms.get(s, {}) for s in unit] for unit in phrase.units]
-    links = [[c.pairs[k] for k in keys if k in c.pairs] for keys in phrase.links]
-    docs: set[int] = set()
-    for postings, idf in zip(units, idfs, strict=True):
-        if BAG_SHARE * idf / total * phrase.factor >= MIN_TOPIC:
-            docs.update(min(postings, key=len))
-    for found in links:
-        for postings in found:
-            docs.update(postings)
-    out: Postings = {}
-    for doc in docs:
-        score = _phrase_score(doc, units, links, idfs, total) * phrase.factor
-        if score >= MIN_TOPIC:
-            out[doc] = score
-    return out
-
-
-def _phrase_score(
-    doc: int,
-    units: list[list[Postings]],
-    links: list[list[Postings]],
-    idfs: list[float],
-    total: float,
-) -> float:
-    """Blend a phrase's words found anywhere in a paper with its longest run of linked words.
+def _match_phrase(c: Candidates, phrase: _Phrase, idfs: list[float]) -> Vector:
+    """Blend a phrase's words found anywhere in each paper with its best run of linked words.
 
     Both parts weigh each word by IDF and saturate the evidence, so "diffusion language models"
     in a title scores high, while "diffusion" alone somewhere scores a fraction of the bag part.
     """
-    bag = 0.0
-    for postings, idf in zip(units, idfs, strict=True):
-        evidence = min(p.get(doc, 0.0) for p in postings)
-        if evidence:
-            bag += idf * _sat(evidence)
-    if not links:
-        return bag / total
-    return (BAG_SHARE * bag + (1.0 - BAG_SHARE) * _best_run(doc, links, idfs)) / total
+    total = sum(idfs) or 1.0
+    bag = np.zeros(len(c))
+    for unit, idf in zip(phrase.units, idfs, strict=True):
+        evidence = c.dense(unit[0])
+        for stem in unit[1:]:
+            evidence = np.minimum(evidence, c.dense(stem))
+        bag += idf * _sat(evidence)
+    if not phrase.links:
+        return bag * (phrase.factor / total)
+    run = _best_run(c, phrase.links, idfs)
+    return (BAG_SHARE * bag + (1.0 - BAG_SHARE) * run) * (phrase.factor / total)
 
 
-def _best_run(doc: int, links: list[list[Postings]], idfs: list[float]) -> float:
-    """The run of consecutive linked words with the most IDF * saturated weakest-link evidence."""
-    best = 0.0
-    start = 0
-    weakest = math.inf
-    for i in range(len(links) + 1):
-        evidence = max((p.get(doc, 0.0) for p in links[i]), default=0.0) if i < len(links) else 0.0
-        if evidence:
-            weakest = min(weakest, evidence)
-            continue
-        if i > start:
-            best = max(best, sum(idfs[start : i + 1]) * _sat(weakest))
-        start, weakest = i + 1, math.inf
+def _sat(evidence: Vector) -> Vector:
+    """Saturate evidence into [0, 1): the first mention matters most."""
+    return evidence / (evidence + SATURATION)
+
+
+def _best_run(c: Candidates, links: tuple[tuple[Pair, ...], ...], idfs: list[float]) -> Vector:
+    """Per paper, the run of consecutive linked words with the most IDF * saturated evidence
+    of its weakest link."""
+    evidence = []
+    for keys in links:
+        found = [c.dense(k) for k in keys if k in c.pairs]
+        evidence.append(np.maximum.reduce(found) if found else np.zeros(len(c)))
+    best = np.zeros(len(c))
+    for start in range(len(links)):
+        weakest = evidence[start]
+        for end in range(start, len(links)):
+            if end > start:
+                weakest = np.minimum(weakest, evidence[end])
+            np.maximum(best, sum(idfs[start : end + 2]) * _sat(weakest), out=best)
     return best
-
-
-def _label(c: Candidates, text: str, doc: int) -> str:
-    """How a paper matched a phrase: the phrase, or the words of it that matched, in the user's
-    spelling, with "(title)" when they are all in the title. Uses the best-matching variant."""
-    variants = _variants(text)
-    own = _own_idfs(c, variants[0])
-    best, best_score = variants[0], -1.0
-    for phrase in variants:
-        score = _match_phrase_one(c, phrase, _variant_idfs(own, phrase), doc)
-        if score > best_score:
-            best, best_score = phrase, score
-    return _describe(c, best, doc)
-
-
-def _match_phrase_one(c: Candidates, phrase: _Phrase, idfs: list[float], doc: int) -> float:
-    """One paper's match with one variant (as `_match_phrase`, for a single paper)."""
-    units = [[c.terms.get(s, {}) for s in unit] for unit in phrase.units]
-    links = [[c.pairs[k] for k in keys if k in c.pairs] for keys in phrase.links]
-    return _phrase_score(doc, units, links, idfs, sum(idfs) or 1.0) * phrase.factor
 
 
 def _describe(c: Candidates, phrase: _Phrase, doc: int) -> str:
@@ -478,130 +455,119 @@ def _runs(linked: list[bool]) -> list[list[int]]:
     return runs
 
 
-def _similar(c: Candidates, paper: Paper) -> Postings:
+def _similar(c: Candidates, paper: Paper) -> Vector:
     """Cosine similarity of a liked paper's most telling stems to every candidate."""
     counts, _ = _evidence(analyse_paper(paper))
     shared = 1 if paper.id in c.index_of else 0  # its own words say nothing about the others
     weights = {t: w for t, w in c.tfidf(counts).items() if len(c.terms[t]) > shared}
     top = heapq.nlargest(LIKED_TERMS, weights.items(), key=lambda kv: kv[1])
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-    sims: Postings = {}
+    sims = np.zeros(len(c))
     for term, weight in top:
-        for doc, value in c.vectors.get(term, {}).items():
-            sims[doc] = sims.get(doc, 0.0) + weight / norm * value
-    return {doc: s for doc, s in sims.items() if s >= LIKED_MIN}
+        postings = c.vectors.get(term, {})
+        sims[list(postings)] += weight / norm * np.array(list(postings.values()))
+    sims[sims < LIKED_MIN] = 0.0
+    return sims
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """A profile resolved against the candidates: what each of its parts matches.
-
-    `base` replaces topic relevance for a profile with no interests (the day's top votes) or
-    only arXiv categories. `lists` are the ranked matches the threshold algorithm reads.
-    """
+class _Plan(NamedTuple):
+    """A profile resolved against the candidates: what each of its parts matches."""
 
     profile: Profile
-    topics: tuple[tuple[str, float, Match], ...]
-    excludes: tuple[tuple[str, Postings], ...]
-    likes: tuple[tuple[str, Match], ...]
-    authors: frozenset[int]
-    in_categories: frozenset[int]
-    base: Match | None
-    lists: tuple[tuple[float, Match], ...]
+    topics: list[tuple[str, float, Vector]]
+    excludes: list[tuple[str, Vector]]
+    likes: list[tuple[str, Vector]]
+    authors: list[int]
+    in_categories: list[int]
     liked_ids: frozenset[str]
+    interests: bool  # False: no topics, likes or authors, so the day's top votes (or categories)
 
 
 def _plan(profile: Profile, c: Candidates, liked_papers: Sequence[Paper]) -> _Plan:
     """Look up (or compute, once per day) every phrase, liked paper and author of a profile."""
-    topics = tuple((t.phrase, t.weight, c.phrase(t.phrase)) for t in profile.topics)
-    excludes = tuple((e, c.phrase(e).scores) for e in profile.exclude)
-    wanted = set(profile.liked)
-    likes = tuple((p.id, c.liked(p)) for p in liked_papers if p.id in wanted)
-    authors = frozenset(d for n in profile.authors for d in c.authors.get(_followed_key(n), ()))
-    in_categories = frozenset(
-        d for x in profile.arxiv_categories for d in c.categories.get(x.casefold(), ())
-    )
-    base = None
-    if not (topics or likes or profile.authors):
-        base = c.by_votes if not profile.arxiv_categories else Match.of(
-            dict.fromkeys(in_categories, QUALIFY)
-        )
-    lists = [(w, m) for _, w, m in topics if w > 0] + [(LIKED_WEIGHT, m) for _, m in likes]
-    lists += [(1.0, base)] if base else []
+    wanted = frozenset(profile.liked)
+    topics = [(t.phrase, t.weight, c.phrase(t.phrase)) for t in profile.topics]
+    likes = [(p.id, c.liked(p)) for p in liked_papers if p.id in wanted]
+    authors = [d for n in profile.authors for d in c.authors.get(_followed_key(n), ())]
+    categories = [d for x in profile.arxiv_categories for d in c.categories.get(x.casefold(), ())]
     return _Plan(
-        profile, topics, excludes, likes, authors, in_categories, base, tuple(lists), frozenset(wanted)
+        profile,
+        topics,
+        [(e, c.phrase(e)) for e in profile.exclude],
+        likes,
+        sorted(set(authors)),
+        sorted(set(categories)),
+        wanted,
+        bool(topics or likes or profile.authors),
     )
 
 
-def _relevance(plan: _Plan, doc: int) -> float:
-    """A paper's relevance to the profile (see the module docstring)."""
-    if plan.base is not None:
-        return plan.base.scores.get(doc, 0.0)
-    rel = 0.0
+def _relevance(plan: _Plan, c: Candidates) -> Vector:
+    """Every candidate's relevance to the profile (see the module docstring)."""
+    if not plan.interests:
+        if not plan.profile.arxiv_categories:
+            return c.votes
+        rel = np.zeros(len(c))
+        rel[plan.in_categories] = QUALIFY
+        return rel
+    rel = np.zeros(len(c))
     for _, weight, match in plan.topics:
-        rel += weight * match.scores.get(doc, 0.0)
+        rel += match if weight == 1.0 else weight * match
     if plan.likes:
-        rel += LIKED_WEIGHT * max(m.scores.get(doc, 0.0) for _, m in plan.likes)
-    if doc in plan.authors:
-        rel += AUTHOR_BONUS
+        rel += LIKED_WEIGHT * np.maximum.reduce([m for _, m in plan.likes])
+    if plan.authors:
+        rel[plan.authors] += AUTHOR_BONUS
     return rel
 
 
-def _block(plan: _Plan, c: Candidates, doc: int, seen: Collection[str]) -> str:
-    """Why a paper may not be sent, or "" if it may. Followed authors pass every filter."""
-    paper = c.papers[doc]
+def _scores(plan: _Plan, c: Candidates, seen: Collection[str]) -> Vector:
+    """Every candidate's final score, 0 where it may not be picked (see the module docstring)."""
+    rel = _relevance(plan, c)
     profile = plan.profile
-    if paper.id in seen:
-        return "already sent"
-    if paper.id in plan.liked_ids:
-        return "liked: already read"
-    if doc in plan.authors:
-        return ""
-    for phrase, scores in plan.excludes:
-        if scores.get(doc, 0.0) >= HARD_EXCLUDE:
-            return f"excluded: {phrase}"
-    if paper.upvotes < profile.min_upvotes:
-        return f"below min_upvotes ({paper.upvotes} < {profile.min_upvotes})"
-    if profile.arxiv_categories and paper.categories and doc not in plan.in_categories:
-        return f"not in {', '.join(profile.arxiv_categories)}"
-    return ""
+    score = rel * c.multiplier(profile.trending)
+    blocked = rel < QUALIFY
+    for _, match in plan.excludes:
+        blocked |= match >= HARD_EXCLUDE
+        score[match >= SOFT_EXCLUDE] *= SOFT_EXCLUDE_FACTOR
+    if profile.min_upvotes > 0:
+        blocked |= c.upvotes < profile.min_upvotes
+    if profile.arxiv_categories:
+        blocked |= ~_in_categories_or_unknown(plan, c)
+    if plan.authors:
+        blocked[plan.authors] = False
+        score[plan.authors] = rel[plan.authors] * c.multiplier(profile.trending)[plan.authors]
+    for ids in (seen, plan.liked_ids):
+        if ids:
+            blocked[_indexes(c, ids)] = True
+    score[blocked] = 0.0
+    return score
 
 
-def _score(plan: _Plan, c: Candidates, doc: int, seen: Collection[str]) -> float:
-    """A paper's final score, or 0 when it may not be picked (blocked or not relevant enough)."""
-    rel = _relevance(plan, doc)
-    if (rel < QUALIFY and doc not in plan.authors) or _block(plan, c, doc, seen):
-        return 0.0
-    pushdown = 1.0
-    for _, scores in plan.excludes:
-        if scores.get(doc, 0.0) >= SOFT_EXCLUDE and doc not in plan.authors:
-            pushdown = SOFT_EXCLUDE_FACTOR
-    return rel * (1.0 + plan.profile.trending * c.votes[doc]) * c.boost[doc] * pushdown
+def _in_categories_or_unknown(plan: _Plan, c: Candidates) -> npt.NDArray[np.bool_]:
+    """Papers in the profile's arXiv categories, or with no category known (HF listings)."""
+    mask = np.array([not p.categories for p in c.papers], dtype=bool)
+    mask[plan.in_categories] = True
+    return mask
 
 
-def _top(plan: _Plan, c: Candidates, seen: Collection[str]) -> dict[int, float]:
-    """Score papers in the order the profile's ranked matches give, until none unread can win.
+def _indexes(c: Candidates, ids: Collection[str]) -> list[int]:
+    """Positions of the given arXiv ids among the candidates (unknown ids are skipped)."""
+    if len(ids) > len(c):
+        return [d for d, p in enumerate(c.papers) if p.id in ids]
+    return [c.index_of[i] for i in ids if i in c.index_of]
 
-    Fagin's threshold algorithm: after reading `depth` papers of every list, an unread paper
-    scores at most the sum of each list's next score, times the largest boost. Followed
-    authors' papers are always read.
-    """
-    want = max(1, plan.profile.max_papers)
-    most = (1.0 + max(0.0, plan.profile.trending)) * max(c.boost, default=1.0)
-    scored = {doc: _score(plan, c, doc, seen) for doc in plan.authors}
-    depth = 2 * want
-    while True:
-        for _, match in plan.lists:
-            for _, doc in match.ranked[:depth]:
-                if doc not in scored:
-                    scored[doc] = _score(plan, c, doc, seen)
-        bound = sum(w * m.ranked[depth][0] for w, m in plan.lists if len(m.ranked) > depth)
-        if bound < QUALIFY:
-            return scored
-        top = heapq.nlargest(want, scored.values())
-        if len(top) == want and top[-1] > bound * most:
-            return scored
-        depth *= 4
+
+def _best(score: Vector, c: Candidates, k: int) -> list[int]:
+    """The k best papers by score, ties to more upvotes then the smaller id; only score > 0."""
+    n = len(score)
+    if k <= 0 or n == 0:
+        return []
+    floor = float(np.partition(score, n - k)[n - k]) if n > k else 0.0
+    chosen = np.flatnonzero(score >= floor) if floor > 0 else np.flatnonzero(score)
+    values = score[chosen].tolist()
+    order = c.order[chosen].tolist()
+    ranked = sorted(range(len(values)), key=lambda j: (-values[j], order[j]))
+    return [int(chosen[j]) for j in ranked[:k]]
 
 
 def rank(
@@ -619,76 +585,97 @@ def rank(
     returned in `Ranking.excluded` with the reason it was left out.
     """
     c = candidates
-    if not isinstance(seen, set | frozenset):
-        seen = frozenset(seen)
     plan = _plan(profile, c, liked_papers)
-    if explain:
-        scored = {doc: _score(plan, c, doc, seen) for doc in range(len(c))}
-    else:
-        scored = _top(plan, c, seen)
-    best = heapq.nlargest(
-        max(0, profile.max_papers),
-        ((s, c.order[d], d) for d, s in scored.items() if s > 0),
-    )
-    picked = []
-    for score, _, doc in best:
-        reasons = _reasons(plan, c, doc)
-        if reasons:
-            picked.append(RankedPaper(c.papers[doc], round(score, 4), reasons))
-    excluded = _explain(plan, c, seen, scored, picked) if explain else ()
+    score = _scores(plan, c, seen)
+    docs = _best(score, c, profile.max_papers)
+    picked = [
+        RankedPaper(c.papers[doc], round(value, 4), reasons)
+        for doc, value, reasons in zip(docs, score[docs].tolist(), _reasons(plan, c, docs), strict=True)
+        if reasons
+    ]
+    excluded = _explain(plan, c, seen, score, picked) if explain else ()
     return Ranking(tuple(picked), excluded)
 
 
-def _reasons(plan: _Plan, c: Candidates, doc: int) -> tuple[str, ...]:
-    """What a reader is told about a pick: matched phrases, authors, likes, votes, pushdowns."""
-    reasons = []
-    hits = sorted(
-        ((w * m.scores[doc], text) for text, w, m in plan.topics if w > 0 and doc in m.scores),
-        reverse=True,
-    )
-    labels = dict.fromkeys(c.label(text, doc) for _, text in hits)
-    if labels:
-        reasons.append("matched: " + ", ".join(labels))
-    if doc in plan.authors:
-        reasons.append("by " + ", ".join(_followed_names(plan.profile, c.papers[doc])))
-    like = max(((m.scores.get(doc, 0.0), i) for i, m in plan.likes), default=(0.0, ""))
-    if like[0] > 0:
-        reasons.append(f"like {like[1]}")
-    if plan.base is not None and plan.profile.arxiv_categories and doc in plan.in_categories:
-        reasons.append("in " + ", ".join(plan.profile.arxiv_categories))
-    elif plan.base is not None or (plan.profile.trending > 0 and c.hot[doc]):
-        reasons.append(f"trending: {c.papers[doc].upvotes} votes")
-    reasons.extend(
-        f"mentions {e} (pushed down)"
-        for e, scores in plan.excludes
-        if SOFT_EXCLUDE <= scores.get(doc, 0.0) and doc not in plan.authors
-    )
-    return tuple(reasons)
+def _reasons(plan: _Plan, c: Candidates, docs: list[int]) -> list[tuple[str, ...]]:
+    """What a reader is told about each pick, in this order: matched phrases (strongest first),
+    followed authors, the closest liked paper, votes (or categories), and pushdowns."""
+    topics = [(t, w, m[docs].tolist()) for t, w, m in plan.topics if w > 0]
+    likes = [(i, m[docs].tolist()) for i, m in plan.likes]
+    pushed = [(e, (m[docs] >= SOFT_EXCLUDE).tolist()) for e, m in plan.excludes]
+    votes = _vote_reason(plan)
+    out = []
+    for j, doc in enumerate(docs):
+        reasons = []
+        hits = [(w * v[j], t) for t, w, v in topics if v[j] > 0]
+        if hits:
+            hits.sort(reverse=True)
+            reasons.append("matched: " + ", ".join(dict.fromkeys([c.label(t, doc) for _, t in hits])))
+        if doc in plan.authors:
+            reasons.append("by " + ", ".join(_followed_names(plan.profile, c.author_keys[doc])))
+        if likes:
+            sim, liked = max((v[j], i) for i, v in likes)
+            if sim > 0:
+                reasons.append(f"like {liked}")
+        if votes and (c.hot[doc] or not plan.interests):
+            reasons.append(votes.format(c.papers[doc].upvotes))
+        if pushed and doc not in plan.authors:
+            reasons.extend(f"mentions {e} (pushed down)" for e, flags in pushed if flags[j])
+        out.append(tuple(reasons))
+    return out
 
 
-def _followed_names(profile: Profile, paper: Paper) -> list[str]:
+def _vote_reason(plan: _Plan) -> str:
+    """The template of the last positive reason: categories or votes ("" when votes don't count).
+
+    A profile with no interests gets the day's top votes (or its categories), every pick with
+    this reason; otherwise votes are mentioned for trending papers when the profile counts them.
+    """
+    profile = plan.profile
+    if not plan.interests and profile.arxiv_categories:
+        return "in " + ", ".join(profile.arxiv_categories).replace("{", "{{").replace("}", "}}")
+    if not plan.interests or profile.trending > 0:
+        return "trending: {} votes"
+    return ""
+
+
+def _followed_names(profile: Profile, authors: list[tuple[str, tuple[str, ...]]]) -> list[str]:
     """The paper's authors that the profile follows, as the paper spells them."""
     keys = {_followed_key(n) for n in profile.authors}
-    return [a for a in paper.authors if keys.intersection(_name_keys(a))]
+    return [name for name, found in authors if keys.intersection(found)]
+
+
+def _block(plan: _Plan, c: Candidates, doc: int, seen: Collection[str]) -> str:
+    """Why a paper may not be sent, or "" if it may. Followed authors pass every filter."""
+    paper = c.papers[doc]
+    profile = plan.profile
+    if paper.id in seen:
+        return "already sent"
+    if paper.id in plan.liked_ids:
+        return "liked: already read"
+    if doc in plan.authors:
+        return ""
+    for phrase, match in plan.excludes:
+        if match[doc] >= HARD_EXCLUDE:
+            return f"excluded: {phrase}"
+    if paper.upvotes < profile.min_upvotes:
+        return f"below min_upvotes ({paper.upvotes} < {profile.min_upvotes})"
+    if profile.arxiv_categories and paper.categories and doc not in plan.in_categories:
+        return f"not in {', '.join(profile.arxiv_categories)}"
+    return ""
 
 
 def _explain(
-    plan: _Plan,
-    c: Candidates,
-    seen: Collection[str],
-    scored: dict[int, float],
-    picked: list[RankedPaper],
+    plan: _Plan, c: Candidates, seen: Collection[str], score: Vector, picked: list[RankedPaper]
 ) -> tuple[Excluded, ...]:
     """Every candidate that was not picked, with the first reason that applies to it."""
     chosen = {r.paper.id for r in picked}
+    rel = _relevance(plan, c)
     out = []
     for doc, paper in enumerate(c.papers):
-        if paper.id in chosen:
-            continue
-        reason = _block(plan, c, doc, seen)
-        if not reason:
-            reason = _why_not(_relevance(plan, doc), scored.get(doc, 0.0))
-        out.append(Excluded(paper, reason))
+        if paper.id not in chosen:
+            reason = _block(plan, c, doc, seen) or _why_not(float(rel[doc]), float(score[doc]))
+            out.append(Excluded(paper, reason))
     return tuple(out)
 
 

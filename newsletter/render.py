@@ -13,7 +13,7 @@ import re
 import textwrap
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -209,16 +209,6 @@ def _is_trending(item: RankedPaper) -> bool:
         reason.startswith("trending") for reason in item.reasons)
 
 
-@dataclass(slots=True)
-class _Layout:
-    """One attempt at fitting the budget: how many papers, and how long their texts may be."""
-
-    shown: int
-    limit: int
-    shortened: int = 0
-    cards: list[Card] = field(default_factory=list)
-
-
 class Renderer:
     """Loads the templates once (user overrides first) and renders digests and notes with them.
 
@@ -241,6 +231,7 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # parsed once at start: no file checks per subscriber
         )
         self.env.filters.update(
             http_url=http_url, short_authors=short_authors, clip=clip, wrap=wrap,
@@ -267,12 +258,12 @@ class Renderer:
         """
         base = self._base_context(digest, manage)
         items = digest.papers
-        rendered = self._attempt(base, items, _Layout(len(items), CLIP_STEPS[0]))
+        rendered = self._attempt(base, items, len(items), CLIP_STEPS[0])
         for limit in CLIP_STEPS[1:]:
             if self._fits(rendered):
                 return rendered
             if any(len(_shown_text(item.paper)) > limit for item in items):
-                rendered = self._attempt(base, items, _Layout(len(items), limit))
+                rendered = self._attempt(base, items, len(items), limit)
         return rendered if self._fits(rendered) else self._drop_papers(base, items, rendered)
 
     def _drop_papers(self, base: dict[str, object], items: Sequence[RankedPaper],
@@ -281,7 +272,7 @@ class Renderer:
         per_paper = len(rendered.html.encode()) / max(len(items), 1)
         shown = max(1, min(len(items) - 1, int(self.budget / per_paper)))
         while True:
-            rendered = self._attempt(base, items, _Layout(shown, CLIP_STEPS[-1]))
+            rendered = self._attempt(base, items, shown, CLIP_STEPS[-1])
             if shown <= 1 or self._fits(rendered):
                 return rendered
             shown -= 1
@@ -289,23 +280,23 @@ class Renderer:
     def _fits(self, rendered: RenderedDigest) -> bool:
         return len(rendered.html.encode()) <= self.budget
 
-    def _attempt(self, base: dict[str, object], items: Sequence[RankedPaper],
-                 layout: _Layout) -> RenderedDigest:
-        """One render of both parts with the papers and text length of `layout`."""
-        layout.cards = [make_card(item, layout.limit) for item in items[:layout.shown]]
-        if layout.limit < CLIP_STEPS[0]:
-            layout.shortened = sum(1 for c in layout.cards
-                                   if len(_shown_text(c.paper)) > layout.limit)
+    def _attempt(self, base: dict[str, object], items: Sequence[RankedPaper], shown: int,
+                 limit: int) -> RenderedDigest:
+        """One render of both parts with the first `shown` papers, texts cut at `limit`."""
+        cards = [make_card(item, limit) for item in items[:shown]]
+        shortened = 0
+        if limit < CLIP_STEPS[0]:
+            shortened = sum(1 for card in cards if len(_shown_text(card.paper)) > limit)
+        dropped = len(items) - shown
         notices = []
-        if layout.shortened:
-            notices.append(f"{_plural(layout.shortened, 'abstract')} shortened to fit")
-        if dropped := len(items) - layout.shown:
-            notices.append(f"{dropped} more paper{'' if dropped == 1 else 's'} not shown")
-        context = {**base, "cards": layout.cards, "notices": notices,
-                   "papers": list(items[:layout.shown])}
+        if shortened:
+            notices.append(f"{_plural(shortened, 'abstract')} shortened to fit")
+        if dropped:
+            notices.append(f"{_plural(dropped, 'more paper')} not shown")
+        context = {**base, "cards": cards, "notices": notices, "papers": list(items[:shown])}
         html, text = self._render_pair(HTML_TEMPLATE, TEXT_TEMPLATE, context)
         return RenderedDigest(str(base["subject"]), str(base["preheader"]), html, text,
-                              layout.shown, dropped, layout.shortened)
+                              shown, dropped, shortened)
 
     def _base_context(self, digest: Digest, manage: str) -> dict[str, object]:
         """What every attempt of one digest shares: header, subject, preheader, footer."""

@@ -24,7 +24,6 @@ from newsletter.store import DigestRow
 UTC = dt.UTC
 ONE_DAY = dt.timedelta(days=1)
 WEEK_DAYS = 8  # a weekly send is at most 7 local days away; one more for DST edge days
-FIRST_DIGEST_GRACE = dt.timedelta(hours=1)  # see `due_now`: subscribers new to the ledger
 PRE_SEND_FETCH = dt.timedelta(minutes=30)
 HF_BACKFILL_DAYS = 7  # a weekly digest covers seven listing days: fetch any that are missing
 ARXIV_ZONE = ZoneInfo("America/New_York")
@@ -34,7 +33,7 @@ ARXIV_FETCH_DAYS = frozenset({6, 0, 1, 2, 3})  # … Sunday to Thursday (Monday 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """One scheduled send: its instant (UTC), the subscriber's local day, the digest day it covers."""
+    """One send: its instant (UTC), the subscriber's local day and the digest day it covers."""
 
     at: dt.datetime
     local_day: dt.date
@@ -54,8 +53,6 @@ class Ledger(Protocol):
     """What `due_digests` reads from the ledger; `Store` provides it."""
 
     def digest(self, subscriber: str, day: dt.date) -> DigestRow | None: ...
-
-    def history(self, subscriber: str | None = None, limit: int = 50) -> list[DigestRow]: ...
 
     def disabled(self, subscriber: str) -> str | None: ...
 
@@ -134,12 +131,10 @@ def due_now(
 ) -> Due | None:
     """The digest this subscriber should get now, if any: the latest send's, until it is sent.
 
-    Only the latest send counts (older missed days arrive through the window stretch in
-    `planning.window_start`). A send that passed without a digest row is caught up, except
-    for a subscriber the ledger has never seen, whose first digest is the first send time
-    that passed less than `FIRST_DIGEST_GRACE` ago (starting the daemon at 15:00 does not
-    mail yesterday's 07:30 digest to everyone, but a restart right after a send time does).
-    An `empty` digest (nothing matched) is looked at again only when papers arrived since.
+    Only the latest send counts: older missed days arrive through the window stretch in
+    `planning.window_start`, so a daemon that was down at send time sends one digest when it
+    comes back, not one per missed day. An `empty` digest (nothing matched) is looked at again
+    only when papers arrived since (`recheck_empty`).
     """
     if not subscriber.enabled or ledger.disabled(subscriber.key):
         return None
@@ -147,12 +142,8 @@ def due_now(
     if slot is None:
         return None
     row = ledger.digest(subscriber.key, slot.digest_day)
-    if row is None:
-        known = bool(ledger.history(subscriber.key, 1))
-        fresh = now - slot.at < FIRST_DIGEST_GRACE
-        return Due(subscriber, slot.digest_day, None) if known or fresh else None
-    if _wants_sending(row, now, recheck_empty):
-        return Due(subscriber, slot.digest_day, row.state)
+    if row is None or _wants_sending(row, now, recheck_empty):
+        return Due(subscriber, slot.digest_day, None if row is None else row.state)
     return None
 
 
@@ -197,7 +188,7 @@ def next_hf_fetch(after: dt.datetime, subscribers: Sequence[Subscriber]) -> dt.d
         dt.timedelta(hours=1)
     before_sends = (next_send_at(s, after + PRE_SEND_FETCH).at - PRE_SEND_FETCH
                     for s in uses(subscribers, Source.HF))
-    return min(hourly, *before_sends)
+    return min([hourly, *before_sends])
 
 
 def next_arxiv_fetch(after: dt.datetime) -> dt.datetime:

@@ -298,6 +298,9 @@ def expand_word(word: str, local: Mapping[str, str], *, query: bool) -> str | No
 def words(text: str, local: Mapping[str, str] = {}, *, query: bool = False) -> Iterator[str]:
     """The lower-case words of one sentence, acronyms replaced by their long forms."""
     for word in _WORD.findall(text):
+        if word.islower() and not query:  # the common case: a plain word, never an acronym
+            yield word
+            continue
         long_form = expand_word(word, local, query=query)
         if long_form is None:
             yield word.lower()
