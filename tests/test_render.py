@@ -142,7 +142,8 @@ def test_linkify_links_only_http_urls_and_escapes_the_rest() -> None:
                                    "reasons"])
 def test_hostile_text_arrives_as_text_in_the_final_message(workdir: Path, field: str) -> None:
     """Script, img onerror, a closing MJML tag and quotes in any field create no element."""
-    changes: dict[str, object] = {"sources": frozenset({Source.ARXIV})}
+    changes: dict[str, object] = {"sources": frozenset({Source.ARXIV}),
+                                  "thumbnail": "https://cdn.example/t.png"}
     reasons = ("matched: security",)
     if field == "authors":
         changes["authors"] = (HOSTILE_TITLE,)
@@ -159,6 +160,8 @@ def test_hostile_text_arrives_as_text_in_the_final_message(workdir: Path, field:
     assert not soup.find_all(lambda tag: tag.name.startswith("mj-"))
     assert HOSTILE_TITLE in " ".join(soup.get_text().split())
     assert HOSTILE_TITLE in " ".join(text.split())
+    image = soup.find("img")
+    assert image is not None and set(image.attrs) == {"alt", "height", "src", "width", "style"}
 
 
 def test_hostile_text_in_the_subscriber_entry_is_escaped() -> None:
