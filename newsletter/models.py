@@ -27,6 +27,13 @@ class Frequency(StrEnum):
     WEEKLY = "weekly"
 
 
+class OnEmpty(StrEnum):
+    """What a subscriber gets on a digest day with nothing new."""
+
+    SKIP = "skip"  # no email
+    NOTE = "note"  # a short email saying why (no announcement, nothing matched, a source failed)
+
+
 class DigestState(StrEnum):
     """The life of one digest row in the ledger (see `store.py`)."""
 
@@ -148,6 +155,7 @@ class Subscriber:
     weekly_day: int = 0  # Monday; used when frequency is weekly
     sources: frozenset[Source] = frozenset({Source.HF})
     enabled: bool = True
+    on_empty: OnEmpty = OnEmpty.SKIP
 
     @property
     def key(self) -> str:

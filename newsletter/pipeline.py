@@ -24,9 +24,9 @@ from newsletter.delivery import (
     build_message,
     manage_hint,
 )
-from newsletter.models import DigestState, Subscriber
-from newsletter.planning import Planned, is_due, plan_digest
-from newsletter.render import Renderer
+from newsletter.models import DigestState, OnEmpty, Subscriber
+from newsletter.planning import Planned, empty_reasons, is_due, plan_digest
+from newsletter.render import RenderedDigest, Renderer
 from newsletter.store import DigestRow, Store
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,9 @@ def _plan_one(
         when = f"sent {row.sent_at:%Y-%m-%d %H:%M} UTC; " if row.sent_at else ""
         return SubscriberResult(email, Status.ALREADY_SENT, count,
                                 when + "nothing new since the last digest")
-    if not count:
+    wants_note = subscriber.on_empty is OnEmpty.NOTE and (row is None or row.state is not
+                                                             DigestState.EMPTY)
+    if not count and not wants_note:
         return SubscriberResult(email, Status.NOTHING_NEW,
                                 detail="nothing new since the last digest")
     if row is not None and row.state in (DigestState.FAILED, DigestState.EXPIRED,
@@ -237,7 +239,7 @@ class Delivery:
         stop = self.relay_down or (self.config_error and str(self.config_error))
         if stop:
             return SubscriberResult(email, Status.DEFERRED, count, stop)
-        rendered = runner.renderer.render(digest, manage_hint(runner.settings))
+        rendered = self._render(job)
         message = build_message(rendered, job.subscriber, runner.settings, digest.message_id,
                                 runner.clock())
         if self.dry_run or row is None:
@@ -255,7 +257,17 @@ class Delivery:
                                      next_attempt_at=runner.clock())
             self.config_error = self.config_error or exc
             return SubscriberResult(email, Status.DEFERRED, count, str(exc))
-        return self._record(job, row, count, result)
+        return self._record(job, row, rendered.papers_shown, result)
+
+    def _render(self, job: Job) -> RenderedDigest:
+        """The digest, or for a day with nothing new, the note saying why."""
+        digest, store, manage = job.planned.digest, self.runner.store, manage_hint(
+            self.runner.settings)
+        if digest.papers:
+            return self.runner.renderer.render(digest, manage)
+        reasons = empty_reasons(store, job.subscriber, digest.window_start, digest.digest_date)
+        return self.runner.renderer.render_note(job.subscriber, digest.digest_date, reasons,
+                                                manage)
 
     async def _rate_gate(self) -> dt.datetime | None:
         """Wait for a free slot under the rate limits; None when free, else the next slot."""
@@ -275,7 +287,7 @@ class Delivery:
         runner, email = self.runner, job.subscriber.email
         store, now = runner.store, runner.clock()
         if result.outcome is Outcome.SENT:
-            store.mark_sent(row.id, now, result.reply)
+            store.mark_sent(row.id, now, result.reply, shown=count)
             log.info("digest sent to %s: %d papers (%s)", email, count, result.reply)
             return SubscriberResult(email, Status.SENT, count, result.location or result.reply)
         if result.outcome is Outcome.PERMANENT:

@@ -18,6 +18,7 @@ from newsletter.models import (
     DigestState,
     Excluded,
     Frequency,
+    OnEmpty,
     Paper,
     Ranking,
     Subscriber,
@@ -124,8 +125,28 @@ def plan_digest(
     digest = Digest(subscriber, day, start, picked, message_id)
     if not write:
         return Planned(digest, None)
-    row = store.plan(subscriber.key, day, start, message_id, picked, now)
+    note = subscriber.on_empty is OnEmpty.NOTE
+    row = store.plan(subscriber.key, day, start, message_id, picked, now, note=note)
     return Planned(Digest(subscriber, day, row.window_start, picked, row.message_id), row)
+
+
+def empty_reasons(store: Store, subscriber: Subscriber, start: dt.date, day: dt.date) -> list[str]:
+    """Why a digest has nothing new, from what the fetches of its days recorded."""
+    names = {"hf": "Hugging Face", "arxiv": "arXiv"}
+    reasons: list[str] = []
+    current = start
+    while current <= day:
+        for source, status, detail in store.fetch_outcomes(current):
+            if source not in {s.value for s in subscriber.sources}:
+                continue
+            name = names.get(source, source)
+            if status == "error":
+                reasons.append(f"{name} could not be fetched for {current:%d %b} ({detail}); "
+                               "its papers will come in a later digest")
+            elif status == "empty":
+                reasons.append(f"{name} announced no papers on {current:%d %b}")
+        current += dt.timedelta(days=1)
+    return reasons or ["none of the new papers matched your topics"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -427,14 +427,14 @@ class Store:
 
     def plan(
         self, subscriber: str, day: dt.date, window_start: dt.date, message_id: str,
-        papers: Sequence[RankedPaper], now: dt.datetime,
+        papers: Sequence[RankedPaper], now: dt.datetime, *, note: bool = False,
     ) -> DigestRow:
         """Create the digest row of (subscriber, day) with its papers, unless it exists.
 
         Idempotent: a second plan of the same day returns the existing row untouched, except
         an `empty` row, which is re-planned (late papers may have arrived since).
         """
-        state = DigestState.PLANNED if papers else DigestState.EMPTY
+        state = DigestState.PLANNED if papers or note else DigestState.EMPTY
         with self.transaction() as db:
             existing = self.digest(subscriber, day)
             if existing is not None and existing.state is not DigestState.EMPTY:
@@ -537,8 +537,13 @@ class Store:
                 (now.isoformat(), digest_id),
             )
 
-    def mark_sent(self, digest_id: int, now: dt.datetime, reply: str) -> None:
-        """The relay said 250: the digest is sent and its papers seen, in one transaction."""
+    def mark_sent(
+        self, digest_id: int, now: dt.datetime, reply: str, shown: int | None = None
+    ) -> None:
+        """The relay said 250: the digest is sent and its papers seen, in one transaction.
+
+        `shown` limits *seen* to the first papers when the email had to leave some out.
+        """
         with self.transaction() as db:
             row = db.execute("SELECT subscriber, attempts FROM digests WHERE id = ?",
                              (digest_id,)).fetchone()
@@ -549,8 +554,8 @@ class Store:
             )
             db.execute(
                 "INSERT OR IGNORE INTO seen SELECT ?, paper_id, digest_id FROM digest_papers "
-                "WHERE digest_id = ?",
-                (row["subscriber"], digest_id),
+                "WHERE digest_id = ? AND position < ?",
+                (row["subscriber"], digest_id, 1_000_000 if shown is None else shown),
             )
             db.execute("UPDATE subscriber_state SET hard_bounces = 0 WHERE subscriber = ?",
                        (row["subscriber"],))

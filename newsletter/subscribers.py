@@ -23,7 +23,15 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from newsletter.errors import ConfigError
-from newsletter.models import DEFAULT_TRENDING, Frequency, Profile, Source, Subscriber, Topic
+from newsletter.models import (
+    DEFAULT_TRENDING,
+    Frequency,
+    OnEmpty,
+    Profile,
+    Source,
+    Subscriber,
+    Topic,
+)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -61,6 +69,7 @@ class Options(_Strict):
     min_upvotes: int | None = Field(default=None, ge=0)
     trending: float | None = Field(default=None, ge=0, le=1)
     sources: list[Literal["hf", "arxiv"]] | None = Field(default=None, min_length=1)
+    on_empty: Literal["skip", "note"] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -217,6 +226,7 @@ def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
         weekly_day=WEEKDAYS.index(_pick(entry, base, "day", "monday")),
         sources=frozenset(Source(s) for s in _pick(entry, base, "sources", ["hf"])),
         enabled=entry.enabled,
+        on_empty=OnEmpty(_pick(entry, base, "on_empty", "skip")),
     )
 
 

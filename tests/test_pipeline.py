@@ -115,3 +115,42 @@ def test_one_connection_keeps_order(six: Path, smtp: SmtpServer) -> None:
     statuses = _run(six, FakeTime(), smtp_connections=1)
     assert statuses == [Status.SENT] * 6 and peak[0] == 1
     assert [r.rcpt_tos[0] for r in smtp.received] == [f"s{i}@lab.example" for i in range(6)]
+
+
+def test_empty_day_note_says_why_once(workdir: Path, smtp: SmtpServer) -> None:
+    """`on_empty: note` sends one short email saying nothing matched; `skip` sends nothing."""
+    (workdir / "subscribers.yaml").write_text(
+        "subscribers:\n"
+        "  - {email: n@lab.example, topics: [\"quantum chromodynamics\"], on_empty: note}\n"
+        "  - {email: s@lab.example, topics: [\"quantum chromodynamics\"]}\n")
+    with Store.open(workdir / "newsletter.db") as store:
+        import_files(store, [HF_DAYS / "2026-08-13.json"], None, FakeTime().clock)
+    assert _run(workdir, FakeTime()) == [Status.SENT, Status.NOTHING_NEW]
+    (note,) = smtp.received
+    assert note.rcpt_tos == ["n@lab.example"]
+    assert note.message["Subject"].startswith("No new papers for you")
+    text = note.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "none of the new papers matched your topics" in text
+    assert _run(workdir, FakeTime()) == [Status.ALREADY_SENT, Status.NOTHING_NEW]
+    assert len(smtp.received) == 1
+
+
+def test_only_papers_in_the_email_become_seen(six: Path, smtp: SmtpServer,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the size budget drops papers, only those shown are marked seen."""
+    from newsletter import render
+
+    original = render.Renderer.render
+
+    def tight(self: render.Renderer, digest: object, manage: str) -> render.RenderedDigest:
+        full = original(self, digest, manage)  # type: ignore[arg-type]
+        return render.RenderedDigest(full.subject, full.preheader, full.html, full.text,
+                                     papers_shown=1, papers_dropped=full.papers_shown - 1)
+
+    monkeypatch.setattr(render.Renderer, "render", tight)
+    assert _run(six, FakeTime(), smtp_connections=1)[0] is Status.SENT
+    with Store.open(six / "newsletter.db") as store:
+        row = store.digest("s0@lab.example", DAY)
+        assert row is not None and len(store.digest_papers(row.id)) > 1
+        first = store.digest_papers(row.id)[0].paper.id
+        assert store.seen_ids("s0@lab.example") == {first}
