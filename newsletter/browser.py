@@ -15,7 +15,7 @@ from pathlib import Path
 from newsletter.errors import RunError
 
 
-def open_in_browser(html: str, opener: Callable[[str], bool] = webbrowser.open) -> Path:
+def open_in_browser(html: str, opener: Callable[[str], bool] | None = None) -> Path:
     """Write `html` to a temporary file, open it in the default browser and return its path.
 
     Raises `RunError` when no browser could be started, naming the file to open by hand.
@@ -24,6 +24,6 @@ def open_in_browser(html: str, opener: Callable[[str], bool] = webbrowser.open) 
     path = Path(name)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(html)
-    if not opener(path.as_uri()):
+    if not (opener or webbrowser.open)(path.as_uri()):
         raise RunError(f"no web browser could be started; open {path} by hand")
     return path

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from newsletter import fetching, pipeline, planning
+from newsletter.browser import open_in_browser
 from newsletter.cli_history import history
 from newsletter.cli_subscribers import subscribers_app
 from newsletter.cli_support import (
@@ -26,6 +27,7 @@ from newsletter.cli_support import (
     err,
     errors,
     find_subscriber,
+    make_renderer,
     out,
     subscribers_of,
 )
@@ -34,7 +36,6 @@ from newsletter.delivery import make_transport
 from newsletter.errors import InputError
 from newsletter.locking import send_lock
 from newsletter.models import Source, Subscriber
-from newsletter.render import Renderer
 from newsletter.store import Store
 
 app = typer.Typer(
@@ -155,17 +156,21 @@ def preview(
     as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON.")] = False,
     explain: Annotated[bool, typer.Option(help="With --json: also the papers left out.")]
     = False,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")]
+    = False,
 ) -> None:
     """Render exactly what `send` would send; send nothing, mark nothing."""
     settings = load_settings()
     subscriber = find_subscriber(subscribers_of(settings), email, settings)
-    renderer = Renderer(settings.templates)
+    renderer = make_renderer(settings)
     with Store.open_readonly(settings.db) as store:
         day = _day(store, date.date() if date else None)
         result = planning.preview(store, settings, renderer, subscriber, day, pipeline.utc_now(),
                                   lookback=lookback, max_papers=max_papers, explain=explain)
     if out_dir is not None:
         _write_preview(result, out_dir)
+    if open_browser:
+        err.print(f"opened {open_in_browser(result.rendered.html)}")
     if as_json:
         print(json.dumps(_preview_json(result, explain), ensure_ascii=False, indent=2))
     elif out_dir is None:
@@ -226,8 +231,7 @@ def run_send(
     subscribers = subscribers_of(settings)
     if only is not None:
         subscribers = (find_subscriber(subscribers, only, settings),)
-    renderer = Renderer(settings.templates)
-    renderer.self_test()
+    renderer = make_renderer(settings)
     transport = make_transport(settings)
     with Store.open(settings.db) as store, send_lock(settings.db):
         runner = pipeline.Runner(settings, store, renderer, transport,

@@ -14,6 +14,7 @@ from rich.logging import RichHandler
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, InputError, NewsletterError
 from newsletter.models import Subscriber
+from newsletter.render import Renderer
 from newsletter.subscribers import load_subscribers
 
 out = Console(highlight=False, soft_wrap=True)
@@ -53,6 +54,13 @@ def errors(command: Callable[..., None]) -> Callable[..., None]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def make_renderer(settings: Settings) -> Renderer:
+    """The renderer of these settings, self-tested so a broken template fails now."""
+    renderer = Renderer(settings.templates, thumbnails=settings.thumbnails)
+    renderer.self_test()
+    return renderer
 
 
 def subscribers_of(settings: Settings) -> tuple[Subscriber, ...]:

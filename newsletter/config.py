@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     subscribers: Path = Path("subscribers.yaml")
     outbox: Path = Path("outbox")
     templates: Path | None = None
+    thumbnails: bool = False  # show each paper's Hugging Face thumbnail in the email
 
     smtp_host: str | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65535)

@@ -200,3 +200,18 @@ def test_history_explains_each_digest(workdir: Path, smtp: SmtpServer,
     assert "attempt 1 at" in out and SHARED_PAPER in out
     code, out, _ = _run(capsys, "history")
     assert code == 0 and out.count("2026-08-13") >= 3
+
+
+def test_preview_open_hands_the_html_to_a_browser(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`preview --open` writes the rendered HTML to a file and opens it in the browser."""
+    import webbrowser
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+    _fetch(capsys, DAY1)
+    code, _, err = _run(capsys, "preview", "agents@lab.example", "--open")
+    assert code == 0 and len(opened) == 1
+    path = Path(opened[0].removeprefix("file://"))
+    assert path.read_text().startswith("<!doctype html>") and f"opened {path}" in err
