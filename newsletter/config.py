@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
     smtp_timeout: float = Field(default=30.0, gt=0)
-    smtp_connections: int = Field(default=2, ge=1, le=16)
+    # More than one connection is faster for long lists, but a crash may then leave one message
+    # in flight per connection (each re-sent once, with its Message-ID); one keeps it to one.
+    smtp_connections: int = Field(default=1, ge=1, le=16)
     hard_bounce_limit: int = Field(default=3, ge=1)
     rate_per_minute: int | None = Field(default=None, ge=1)
     rate_per_hour: int | None = Field(default=None, ge=1)

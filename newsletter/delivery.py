@@ -186,7 +186,8 @@ class SmtpTransport:
             ) from None
         except (ssl.SSLError, aiosmtplib.SMTPException) as exc:
             client.close()
-            if isinstance(exc, ssl.SSLError) or "TLS" in str(exc):
+            if isinstance(exc, ssl.SSLError) or isinstance(exc.__cause__, ssl.SSLError) \
+                    or "TLS" in str(exc):
                 raise TransportConfigError(
                     f"{self.description}: TLS failed ({exc}); check NEWSLETTER_SMTP_SECURITY "
                     "and NEWSLETTER_SMTP_PORT (587 starttls, 465 tls)"

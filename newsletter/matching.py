@@ -25,6 +25,7 @@ A paper needs relevance >= QUALIFY (or a followed author) to be picked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import math
 import unicodedata
@@ -64,6 +65,7 @@ HOT_MIN_VOTES = 10  # ... that have at least this many votes
 Pair = tuple[str, str]
 Postings = dict[int, float]
 Vector = npt.NDArray[np.float64]  # one value per candidate, in `Candidates.papers` order
+Mask = npt.NDArray[np.bool_]  # one flag per candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,11 +218,15 @@ class Candidates:
         self.boost: Vector = np.ones(n)
         self.hot: list[bool] = [False] * n
         self.order = np.zeros(n, dtype=np.int64)
+        self.counts: list[dict[str, float]] = []
         self._dense: dict[str | Pair, Vector] = {}
-        self._matches: dict[str, tuple[Vector, list[Vector]]] = {}
+        self._unit: dict[str, Vector] = {}
+        self._matches: dict[str, _PhraseMatch] = {}
         self._likes: dict[str, Vector] = {}
         self._labels: dict[tuple[str, int], str] = {}
         self._boosts: dict[float, Vector] = {}
+        self._excludes: dict[str, tuple[Mask, Vector]] = {}
+        self._below: dict[int, Mask] = {}
 
     @classmethod
     def build(cls, papers: Iterable[Paper], *, today: dt.date | None = None) -> Candidates:
@@ -229,9 +235,9 @@ class Candidates:
         for paper in papers:
             unique.setdefault(paper.id, paper)
         self = cls(list(unique.values()), today)
-        counts = [self._index_text(doc, paper) for doc, paper in enumerate(self.papers)]
+        self.counts = [self._index_text(doc, paper) for doc, paper in enumerate(self.papers)]
         self._index_idf()
-        self._index_vectors(counts)
+        self._index_vectors(self.counts)
         self._index_people()
         self._index_votes()
         return self
@@ -318,6 +324,25 @@ class Candidates:
             self._boosts[trending] = found
         return found
 
+    def exclusion(self, text: str) -> tuple[Mask, Vector]:
+        """For an exclude phrase: which candidates it disqualifies (matched at HARD_EXCLUDE),
+        and a factor per candidate that pushes down those that mention it (SOFT_EXCLUDE)."""
+        found = self._excludes.get(text)
+        if found is None:
+            match = self.phrase(text)
+            factor = np.where(match >= SOFT_EXCLUDE, SOFT_EXCLUDE_FACTOR, 1.0)
+            found = (match >= HARD_EXCLUDE, factor)
+            self._excludes[text] = found
+        return found
+
+    def below(self, min_upvotes: int) -> Mask:
+        """Which candidates have fewer upvotes than `min_upvotes` (cached per threshold)."""
+        found = self._below.get(min_upvotes)
+        if found is None:
+            found = self.upvotes < min_upvotes
+            self._below[min_upvotes] = found
+        return found
+
     def dense(self, key: str | Pair) -> Vector:
         """The postings of a stem or stem pair as a vector over the candidates (cached)."""
         found = self._dense.get(key)
@@ -329,13 +354,24 @@ class Candidates:
             self._dense[key] = found
         return found
 
+    def unit_vector(self, term: str) -> Vector:
+        """A stem's weight in every candidate's unit-length TF-IDF vector (cached)."""
+        found = self._unit.get(term)
+        if found is None:
+            postings = self.vectors.get(term, {})
+            found = np.zeros(len(self.papers))
+            if postings:
+                found[list(postings)] = list(postings.values())
+            self._unit[term] = found
+        return found
+
     def phrase(self, text: str) -> Vector:
         """Every candidate's match with a profile phrase, in [0, 1); computed once per day."""
         found = self._matches.get(text)
         if found is None:
             found = _match_text(self, text)
             self._matches[text] = found
-        return found[0]
+        return found.score
 
     def liked(self, paper: Paper) -> Vector:
         """Every candidate's cosine similarity to a liked paper (0 below LIKED_MIN); cached."""
@@ -346,18 +382,33 @@ class Candidates:
         return found
 
     def label(self, text: str, doc: int) -> str:
-        """How a paper matched a phrase, in the user's words (see `_describe`); cached.
+        """How a paper matched a phrase, in the user's words; cached.
 
-        Describes the variant (the phrase, a part of it, or a synonym) that matched best.
+        The variant (the phrase, a part of it, or a synonym) that matched best, whole when all
+        its words are there side by side, else the words of it that the paper has; "(title)"
+        when they are all in the title.
         """
         found = self._labels.get((text, doc))
         if found is None:
             self.phrase(text)
-            per_variant = [float(v[doc]) for v in self._matches[text][1]]
-            best = per_variant.index(max(per_variant)) if per_variant else 0
-            found = _describe(self, _variants(text)[best], doc) if per_variant else text
+            match = self._matches[text]
+            best = int(match.variant[doc])
+            phrase = _variants(text)[best]
+            if match.whole[best][doc]:
+                found = phrase.shown + (" (title)" if _whole_in_title(self, phrase, doc) else "")
+            else:
+                found = _describe_part(self, phrase, doc)
             self._labels[(text, doc)] = found
         return found
+
+
+class _PhraseMatch(NamedTuple):
+    """A phrase matched against every candidate: the score, which variant scored it, and per
+    variant whether all its words are there side by side."""
+
+    score: Vector
+    variant: npt.NDArray[np.intp]
+    whole: list[Mask]
 
 
 def _own_idfs(c: Candidates, phrase: _Phrase) -> list[float]:
@@ -371,37 +422,67 @@ def _variant_idfs(own: list[float], phrase: _Phrase) -> list[float]:
     return [sum(own[j] for j in src) / sharing[src] for src in phrase.sources]
 
 
-def _match_text(c: Candidates, text: str) -> tuple[Vector, list[Vector]]:
-    """The best match of any variant of a phrase per paper (synonyms discounted), and the
-    match of each variant (to tell which one a reason should quote)."""
-    out = np.zeros(len(c))
+def _match_text(c: Candidates, text: str) -> _PhraseMatch:
+    """The best match of any variant of a phrase per paper (synonyms discounted)."""
     variants = _variants(text)
     if not variants or not variants[0].units:
-        return out, []
+        return _PhraseMatch(np.zeros(len(c)), np.zeros(len(c), dtype=np.intp), [])
     own = _own_idfs(c, variants[0])
     each = [_match_phrase(c, phrase, _variant_idfs(own, phrase)) for phrase in variants]
-    np.maximum.reduce(each, out=out)
-    out[out < MIN_TOPIC] = 0.0
-    return out, each
+    if len(each) == 1:
+        best, whole = each[0]
+        best[best < MIN_TOPIC] = 0.0
+        return _PhraseMatch(best, np.zeros(len(c), dtype=np.intp), [whole])
+    scores = np.array([score for score, _ in each])
+    best = scores.max(axis=0)
+    best[best < MIN_TOPIC] = 0.0
+    return _PhraseMatch(best, scores.argmax(axis=0), [whole for _, whole in each])
 
 
-def _match_phrase(c: Candidates, phrase: _Phrase, idfs: list[float]) -> Vector:
+def _match_phrase(c: Candidates, phrase: _Phrase, idfs: list[float]) -> tuple[Vector, Mask]:
     """Blend a phrase's words found anywhere in each paper with its best run of linked words.
 
     Both parts weigh each word by IDF and saturate the evidence, so "diffusion language models"
     in a title scores high, while "diffusion" alone somewhere scores a fraction of the bag part.
+    Also returns where the whole phrase is found (all its words, each linked to the next).
     """
     total = sum(idfs) or 1.0
     bag = np.zeros(len(c))
+    whole = np.ones(len(c), dtype=bool)
     for unit, idf in zip(phrase.units, idfs, strict=True):
         evidence = c.dense(unit[0])
         for stem in unit[1:]:
             evidence = np.minimum(evidence, c.dense(stem))
         bag += idf * _sat(evidence)
+        whole &= evidence > 0
     if not phrase.links:
-        return bag * (phrase.factor / total)
-    run = _best_run(c, phrase.links, idfs)
-    return (BAG_SHARE * bag + (1.0 - BAG_SHARE) * run) * (phrase.factor / total)
+        return bag * (phrase.factor / total), whole
+    evidence = _link_evidence(c, phrase, whole)
+    run = _best_run(evidence, idfs)
+    return (BAG_SHARE * bag + (1.0 - BAG_SHARE) * run) * (phrase.factor / total), whole
+
+
+def _link_evidence(c: Candidates, phrase: _Phrase, whole: Mask) -> list[Vector]:
+    """Evidence of each link of a phrase per paper (clearing `whole` where a link is missing)."""
+    evidence = []
+    for keys in phrase.links:
+        found = [c.dense(k) for k in keys if k in c.pairs]
+        link = (found[0] if len(found) == 1 else np.maximum.reduce(found)) if found else None
+        if link is None:
+            whole[:] = False
+            link = np.zeros(len(c))
+        else:
+            whole &= link > 0
+        evidence.append(link)
+    return evidence
+
+
+def _whole_in_title(c: Candidates, phrase: _Phrase, doc: int) -> bool:
+    """Whether a paper's title has all the words of a phrase, each linked to the next."""
+    terms, pairs = c.title_terms[doc], c.title_pairs[doc]
+    return all(s in terms for unit in phrase.units for s in unit) and all(
+        any(k in pairs for k in keys) for keys in phrase.links
+    )
 
 
 def _sat(evidence: Vector) -> Vector:
@@ -409,65 +490,51 @@ def _sat(evidence: Vector) -> Vector:
     return evidence / (evidence + SATURATION)
 
 
-def _best_run(c: Candidates, links: tuple[tuple[Pair, ...], ...], idfs: list[float]) -> Vector:
+def _best_run(evidence: list[Vector], idfs: list[float]) -> Vector:
     """Per paper, the run of consecutive linked words with the most IDF * saturated evidence
     of its weakest link."""
-    evidence = []
-    for keys in links:
-        found = [c.dense(k) for k in keys if k in c.pairs]
-        evidence.append(np.maximum.reduce(found) if found else np.zeros(len(c)))
-    best = np.zeros(len(c))
-    for start in range(len(links)):
+    best = np.zeros(len(evidence[0]))
+    for start in range(len(evidence)):
         weakest = evidence[start]
-        for end in range(start, len(links)):
+        for end in range(start, len(evidence)):
             if end > start:
                 weakest = np.minimum(weakest, evidence[end])
             np.maximum(best, sum(idfs[start : end + 2]) * _sat(weakest), out=best)
     return best
 
 
-def _describe(c: Candidates, phrase: _Phrase, doc: int) -> str:
-    """The words of a variant that a paper has: all of it when they are all there and linked,
-    else its longest linked run, else the words present."""
-    present = [all(doc in c.terms.get(s, {}) for s in unit) for unit in phrase.units]
-    linked = [any(doc in c.pairs.get(k, {}) for k in keys) for keys in phrase.links]
-    runs = _runs(linked)
-    shown = max(runs, key=len) if runs else [i for i, ok in enumerate(present) if ok]
-    if all(present) and len(shown) == len(present):
-        words = phrase.shown
-    else:
-        words = " ".join(dict.fromkeys(phrase.words[i] for i in shown))
+def _describe_part(c: Candidates, phrase: _Phrase, doc: int) -> str:
+    """The words of a phrase that a paper has, in the user's spelling and order; "(title)" when
+    they are all in its title."""
+    present = [i for i, unit in enumerate(phrase.units) if all(doc in c.terms.get(s, _NONE) for s in unit)]
+    words = " ".join(dict.fromkeys(phrase.words[i] for i in present))
     title = c.title_terms[doc]
-    in_title = all(s in title for i in shown for s in phrase.units[i]) and all(
-        any(k in c.title_pairs[doc] for k in phrase.links[i]) for i in shown[:-1]
-    )
+    in_title = all(s in title for i in present for s in phrase.units[i])
     return words + (" (title)" if in_title else "")
 
 
-def _runs(linked: list[bool]) -> list[list[int]]:
-    """Runs of words joined by present links: [True, False, True] → [[0, 1], [2, 3]]."""
-    runs: list[list[int]] = []
-    for i, ok in enumerate(linked):
-        if ok and runs and runs[-1][-1] == i:
-            runs[-1].append(i + 1)
-        elif ok:
-            runs.append([i, i + 1])
-    return runs
+_NONE: Postings = {}
 
 
 def _similar(c: Candidates, paper: Paper) -> Vector:
     """Cosine similarity of a liked paper's most telling stems to every candidate."""
-    counts, _ = _evidence(analyse_paper(paper))
-    shared = 1 if paper.id in c.index_of else 0  # its own words say nothing about the others
+    doc = c.index_of.get(paper.id)
+    counts = c.counts[doc] if doc is not None else _paper_counts(paper)
+    shared = 1 if doc is not None else 0  # its own words say nothing about the others
     weights = {t: w for t, w in c.tfidf(counts).items() if len(c.terms[t]) > shared}
     top = heapq.nlargest(LIKED_TERMS, weights.items(), key=lambda kv: kv[1])
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     sims = np.zeros(len(c))
     for term, weight in top:
-        postings = c.vectors.get(term, {})
-        sims[list(postings)] += weight / norm * np.array(list(postings.values()))
+        sims += (weight / norm) * c.unit_vector(term)
     sims[sims < LIKED_MIN] = 0.0
     return sims
+
+
+@functools.lru_cache(maxsize=4096)
+def _paper_counts(paper: Paper) -> dict[str, float]:
+    """A paper's stem counts; memoised, as the same liked papers come back day after day."""
+    return _evidence(analyse_paper(paper))[0]
 
 
 class _Plan(NamedTuple):
@@ -524,18 +591,20 @@ def _scores(plan: _Plan, c: Candidates, seen: Collection[str]) -> Vector:
     """Every candidate's final score, 0 where it may not be picked (see the module docstring)."""
     rel = _relevance(plan, c)
     profile = plan.profile
-    score = rel * c.multiplier(profile.trending)
+    multiplier = c.multiplier(profile.trending)
+    score = rel * multiplier
     blocked = rel < QUALIFY
-    for _, match in plan.excludes:
-        blocked |= match >= HARD_EXCLUDE
-        score[match >= SOFT_EXCLUDE] *= SOFT_EXCLUDE_FACTOR
+    for text, _ in plan.excludes:
+        hard, factor = c.exclusion(text)
+        blocked |= hard
+        score *= factor
     if profile.min_upvotes > 0:
-        blocked |= c.upvotes < profile.min_upvotes
+        blocked |= c.below(profile.min_upvotes)
     if profile.arxiv_categories:
         blocked |= ~_in_categories_or_unknown(plan, c)
     if plan.authors:
         blocked[plan.authors] = False
-        score[plan.authors] = rel[plan.authors] * c.multiplier(profile.trending)[plan.authors]
+        score[plan.authors] = rel[plan.authors] * multiplier[plan.authors]
     for ids in (seen, plan.liked_ids):
         if ids:
             blocked[_indexes(c, ids)] = True
@@ -563,11 +632,11 @@ def _best(score: Vector, c: Candidates, k: int) -> list[int]:
     if k <= 0 or n == 0:
         return []
     floor = float(np.partition(score, n - k)[n - k]) if n > k else 0.0
-    chosen = np.flatnonzero(score >= floor) if floor > 0 else np.flatnonzero(score)
+    chosen = (np.flatnonzero(score >= floor) if floor > 0 else np.flatnonzero(score)).tolist()
     values = score[chosen].tolist()
     order = c.order[chosen].tolist()
-    ranked = sorted(range(len(values)), key=lambda j: (-values[j], order[j]))
-    return [int(chosen[j]) for j in ranked[:k]]
+    ranked = sorted(range(len(chosen)), key=lambda j: (-values[j], order[j]))
+    return [chosen[j] for j in ranked[:k]]
 
 
 def rank(
@@ -588,41 +657,74 @@ def rank(
     plan = _plan(profile, c, liked_papers)
     score = _scores(plan, c, seen)
     docs = _best(score, c, profile.max_papers)
+    at = np.array(docs, dtype=np.intp)
     picked = [
         RankedPaper(c.papers[doc], round(value, 4), reasons)
-        for doc, value, reasons in zip(docs, score[docs].tolist(), _reasons(plan, c, docs), strict=True)
+        for doc, value, reasons in zip(docs, score[at].tolist(), _reasons(plan, c, docs, at), strict=True)
         if reasons
     ]
     excluded = _explain(plan, c, seen, score, picked) if explain else ()
     return Ranking(tuple(picked), excluded)
 
 
-def _reasons(plan: _Plan, c: Candidates, docs: list[int]) -> list[tuple[str, ...]]:
+def _reasons(
+    plan: _Plan, c: Candidates, docs: list[int], at: npt.NDArray[np.intp]
+) -> list[tuple[str, ...]]:
     """What a reader is told about each pick, in this order: matched phrases (strongest first),
-    followed authors, the closest liked paper, votes (or categories), and pushdowns."""
-    topics = [(t, w, m[docs].tolist()) for t, w, m in plan.topics if w > 0]
-    likes = [(i, m[docs].tolist()) for i, m in plan.likes]
-    pushed = [(e, (m[docs] >= SOFT_EXCLUDE).tolist()) for e, m in plan.excludes]
-    votes = _vote_reason(plan)
+    followed authors, the closest liked paper, votes (or categories), and pushdowns.
+
+    `at` holds the same positions as `docs`, as an array for indexing the match vectors.
+    """
+    hits: list[list[tuple[float, str]]] = [[] for _ in docs]
+    for text, weight, match in plan.topics:
+        if weight > 0:
+            for j, value in enumerate(match[at].tolist()):
+                if value > 0:
+                    hits[j].append((weight * value, text))
+    tails = _more_reasons(plan, c, docs, at)
+    label = c.label
     out = []
-    for j, doc in enumerate(docs):
-        reasons = []
-        hits = [(w * v[j], t) for t, w, v in topics if v[j] > 0]
-        if hits:
-            hits.sort(reverse=True)
-            reasons.append("matched: " + ", ".join(dict.fromkeys([c.label(t, doc) for _, t in hits])))
-        if doc in plan.authors:
-            reasons.append("by " + ", ".join(_followed_names(plan.profile, c.author_keys[doc])))
-        if likes:
-            sim, liked = max((v[j], i) for i, v in likes)
-            if sim > 0:
-                reasons.append(f"like {liked}")
-        if votes and (c.hot[doc] or not plan.interests):
-            reasons.append(votes.format(c.papers[doc].upvotes))
-        if pushed and doc not in plan.authors:
-            reasons.extend(f"mentions {e} (pushed down)" for e, flags in pushed if flags[j])
-        out.append(tuple(reasons))
+    for doc, found, tail in zip(docs, hits, tails, strict=True):
+        if len(found) > 1:
+            found.sort(reverse=True)
+        labels = ", ".join(dict.fromkeys([label(text, doc) for _, text in found]))
+        out.append((f"matched: {labels}", *tail) if found else tuple(tail))
     return out
+
+
+def _more_reasons(
+    plan: _Plan, c: Candidates, docs: list[int], at: npt.NDArray[np.intp]
+) -> list[list[str]]:
+    """The reasons after "matched: ...", for each pick (see `_reasons`)."""
+    votes = _vote_reason(plan)
+    every = not plan.interests
+    tails: list[list[str]] = [[] for _ in docs]
+    if plan.authors or plan.likes or plan.excludes:
+        _people_reasons(plan, c, docs, at, tails)
+    if votes:
+        for doc, tail in zip(docs, tails, strict=True):
+            if every or c.hot[doc]:
+                tail.append(votes.format(c.papers[doc].upvotes))
+    if plan.excludes:
+        for text, match in plan.excludes:
+            for doc, tail, pushed in zip(docs, tails, (match[at] >= SOFT_EXCLUDE).tolist(), strict=True):
+                if pushed and doc not in plan.authors:
+                    tail.append(f"mentions {text} (pushed down)")
+    return tails
+
+
+def _people_reasons(
+    plan: _Plan, c: Candidates, docs: list[int], at: npt.NDArray[np.intp], tails: list[list[str]]
+) -> None:
+    """Add "by <followed author>" and "like <liked paper>" to each pick's reasons."""
+    likes = [(liked, m[at].tolist()) for liked, m in plan.likes]
+    for j, (doc, tail) in enumerate(zip(docs, tails, strict=True)):
+        if doc in plan.authors:
+            tail.append("by " + ", ".join(_followed_names(plan.profile, c.author_keys[doc])))
+        if likes:
+            sim, liked = max((values[j], liked) for liked, values in likes)
+            if sim > 0:
+                tail.append(f"like {liked}")
 
 
 def _vote_reason(plan: _Plan) -> str:

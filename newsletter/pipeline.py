@@ -212,26 +212,37 @@ class Delivery:
         queue: asyncio.Queue[Job] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
-        connections = self._connections(len(jobs))
-        await asyncio.gather(*(self._worker(t, queue, results) for t in connections))
+        if not queue.empty():
+            async with self.runner.transport:
+                # The first message proves the connection (and the credentials) before more
+                # connections open, so a refused login or a bad certificate is met only once.
+                first = queue.get_nowait()
+                results[first.index] = await self._deliver(self.runner.transport, first)
+                extra = self._extra_connections(queue.qsize())
+                await asyncio.gather(self._drain(self.runner.transport, queue, results),
+                                     *(self._worker(t, queue, results) for t in extra))
         if self.relay_down:
             log.warning("relay down, run deferred: %s", self.relay_down)
         if self.config_error is not None:
             raise self.config_error
 
-    def _connections(self, jobs: int) -> list[Transport]:
-        wanted = min(self.runner.settings.smtp_connections, max(jobs, 1))
-        extra = [self.runner.connect() for _ in range(wanted - 1)] if self.runner.connect else []
-        return [self.runner.transport, *extra]
+    def _extra_connections(self, jobs: int) -> list[Transport]:
+        """More connections when the first one works and there is enough left to send."""
+        if self.relay_down or self.config_error or self.runner.connect is None:
+            return []
+        wanted = min(self.runner.settings.smtp_connections - 1, jobs)
+        return [self.runner.connect() for _ in range(wanted)]
 
     async def _worker(self, transport: Transport, queue: asyncio.Queue[Job],
                       results: dict[int, SubscriberResult]) -> None:
-        if queue.empty():
-            return
         async with transport:
-            while not queue.empty():
-                job = queue.get_nowait()
-                results[job.index] = await self._deliver(transport, job)
+            await self._drain(transport, queue, results)
+
+    async def _drain(self, transport: Transport, queue: asyncio.Queue[Job],
+                     results: dict[int, SubscriberResult]) -> None:
+        while not queue.empty():
+            job = queue.get_nowait()
+            results[job.index] = await self._deliver(transport, job)
 
     async def _deliver(self, transport: Transport, job: Job) -> SubscriberResult:
         runner, digest, row = self.runner, job.planned.digest, job.planned.row

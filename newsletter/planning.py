@@ -65,9 +65,12 @@ def window_start(store: Store, subscriber: Subscriber, day: dt.date) -> dt.date:
     """
     start = day - dt.timedelta(days=period_days(subscriber, day) - 1)
     last = store.last_sent_date(subscriber.key, before=day)
-    if last is not None:
+    # Nothing sent yet: reach back to the first digest ever planned (it may have expired).
+    anchor = last + dt.timedelta(days=1) if last else store.first_window_start(subscriber.key,
+                                                                               before=day)
+    if anchor is not None:
         floor = day - dt.timedelta(days=MAX_CATCH_UP_DAYS - 1)
-        start = max(min(start, last + dt.timedelta(days=1)), floor)
+        start = max(min(start, anchor), floor)
     return start
 
 

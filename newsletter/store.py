@@ -416,6 +416,13 @@ class Store:
         ).fetchone()
         return None if row[0] is None else dt.date.fromisoformat(row[0])
 
+    def first_window_start(self, subscriber: str, before: dt.date) -> dt.date | None:
+        row = self._db.execute(
+            "SELECT min(window_start) FROM digests WHERE subscriber = ? AND digest_date < ?",
+            (subscriber, before.isoformat()),
+        ).fetchone()
+        return None if row[0] is None else dt.date.fromisoformat(row[0])
+
     def last_planned_at(self, subscriber: str, before: dt.date) -> dt.datetime | None:
         """When the subscriber's latest earlier digest was planned: papers stored after that
         were never considered for them."""

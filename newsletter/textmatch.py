@@ -398,9 +398,11 @@ def _synonyms(base: Variant) -> list[Variant]:
     """`base` with each SYNONYMS member it contains swapped for the other members."""
     out = []
     units = list(base.units)
-    for group in SYNONYMS:
-        members = [analyse_phrase(m) for m in group]
+    stems = {s for u in units for s in u[0]}
+    for members in _synonym_units():
         for member in members:
+            if not stems.issuperset(s for u in member for s in u[0]):
+                continue
             found = _find_units(units, member)
             if found is None:
                 continue
@@ -418,6 +420,16 @@ def _synonyms(base: Variant) -> list[Variant]:
                         )
                     )
     return out
+
+
+_synonym_memo: list[list[list[Unit]]] = []
+
+
+def _synonym_units() -> list[list[list[Unit]]]:
+    """SYNONYMS, analysed once."""
+    if not _synonym_memo:
+        _synonym_memo.extend([analyse_phrase(m) for m in group] for group in SYNONYMS)
+    return _synonym_memo
 
 
 def _find_units(units: list[Unit], member: list[Unit]) -> tuple[int, int] | None:

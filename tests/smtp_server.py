@@ -86,10 +86,6 @@ class Pause:
         while not self.release.is_set() and loop.time() < deadline:
             await asyncio.sleep(0.005)
 
-    def wait_reached(self, timeout: float = 20.0) -> None:
-        if not self.reached.wait(timeout):
-            raise AssertionError(f"the server never reached message {self.number} ({self.at})")
-
 
 @dataclass
 class Handler:
