@@ -21,6 +21,7 @@ import typer
 from newsletter import fetching, pipeline, planning
 from newsletter.browser import open_in_browser
 from newsletter.cli_history import history
+from newsletter.cli_serve import serve, status
 from newsletter.cli_subscribers import subscribers_app
 from newsletter.cli_support import (
     configure_logging,
@@ -46,6 +47,8 @@ app = typer.Typer(
 )
 app.add_typer(subscribers_app, name="subscribers")
 app.command()(history)
+app.command()(serve)
+app.command()(status)
 
 DateOption = Annotated[
     dt.datetime | None,

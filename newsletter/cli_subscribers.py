@@ -1,8 +1,9 @@
 """`newsletter subscribers …`: read, check and edit the subscribers file.
 
-Every change goes through `subscribers_edit`: only the lines the change needs are touched, the
-result is validated before it is written, and the write is atomic. Each command prints the
-change it made as a diff, so that what happens to a hand-kept file is never a surprise.
+Every change goes through `subscribers_edit` and `subscribers_file`: only the lines the change
+needs are touched, the result is validated before it is written, and the write is atomic. Each
+command prints the change it made as a diff, so that what happens to a hand-kept file is never a
+surprise.
 """
 
 from __future__ import annotations
@@ -25,18 +26,15 @@ from newsletter.errors import InputError, RunError
 from newsletter.models import Frequency, Subscriber
 from newsletter.store import Store
 from newsletter.subscribers import WEEKDAYS, parse_text, resolve
+from newsletter.subscribers_change import Change, Value
 from newsletter.subscribers_edit import (
-    Change,
-    Value,
     add_subscriber,
     change_subscriber,
     diff_lines,
-    edit_in_editor,
     entry_text,
-    read_snapshot,
     remove_subscriber,
-    write_atomic,
 )
+from newsletter.subscribers_file import edit_in_editor, read_snapshot, write_atomic
 
 subscribers_app = typer.Typer(help="Read, check and edit the subscribers file.",
                               no_args_is_help=True)

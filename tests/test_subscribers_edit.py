@@ -15,19 +15,16 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import ConfigError, InputError, RunError
+from newsletter.line_merge import merge_lines
 from newsletter.subscribers import parse_text, resolve
+from newsletter.subscribers_change import Change
 from newsletter.subscribers_edit import (
-    Change,
-    Snapshot,
     add_subscriber,
     change_subscriber,
-    edit_in_editor,
     entry_text,
-    merge_lines,
-    read_snapshot,
     remove_subscriber,
-    write_atomic,
 )
+from newsletter.subscribers_file import Snapshot, edit_in_editor, read_snapshot, write_atomic
 from tests.conftest import DATA
 
 COMMENTED = DATA / "commented_subscribers.yaml"

@@ -1,0 +1,101 @@
+"""Whole subscriber entries as lines of text: where each one is, cutting one out, adding one.
+
+Adding or removing a whole subscriber works on the text rather than on the round-trip tree,
+because ruamel attaches a comment to the node before it: the comment block directly above an
+entry, which usually says who this is, belongs to that entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from newsletter.line_merge import is_filler
+from newsletter.subscribers_document import Document
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where an entry is, 0-based and inclusive: its comment block, its `-` line, its last line."""
+
+    lead: int
+    start: int
+    end: int
+
+
+def entry_spans(lines: list[str], data: CommentedMap) -> list[Span]:
+    """Where each entry of the block list `subscribers` is in the file's lines."""
+    seq = data["subscribers"]
+    starts = [_dash_line(lines, seq.lc.item(i)[0]) for i in range(len(seq))]
+    stop = _after(data, "subscribers", len(lines))
+    spans = []
+    for i, start in enumerate(starts):
+        limit = starts[i + 1] if i + 1 < len(starts) else stop
+        end = max(j for j in range(start, limit) if not is_filler(lines[j]))
+        spans.append(Span(_lead(lines, start, seq.lc.col), start, end))
+    return spans
+
+
+def _dash_line(lines: list[str], line: int) -> int:
+    """The line of an item's `-` (the item itself may begin on the next line)."""
+    while line > 0 and not lines[line].lstrip().startswith("-"):
+        line -= 1
+    return line
+
+
+def _after(data: CommentedMap, key: str, default: int) -> int:
+    """The line of the top-level key after `key`, where that key's value ends at the latest."""
+    keys = list(data)
+    position = keys.index(key) + 1
+    return int(data.lc.key(keys[position])[0]) if position < len(keys) else default
+
+
+def _lead(lines: list[str], start: int, column: int) -> int:
+    """The first line of the comments right above an entry, indented like its `-`."""
+    prefix = " " * column + "#"
+    while start > 0 and lines[start - 1].startswith(prefix):
+        start -= 1
+    return start
+
+
+def cut_entry(lines: list[str], spans: list[Span], index: int) -> list[str]:
+    """Remove an entry with its comment block and one side of the blank lines around it."""
+    first, last = spans[index].lead, spans[index].end + 1
+    if index == len(spans) - 1:
+        while first > 0 and not lines[first - 1].strip():
+            first -= 1
+    else:
+        while last < len(lines) and not lines[last].strip():
+            last += 1
+    return lines[:first] + lines[last:]
+
+
+def insert_entry(doc: Document, entry: CommentedMap) -> str:
+    """Insert the new entry's lines after the last entry, spaced like the others."""
+    spans = entry_spans(doc.lines, doc.data)
+    at = spans[-1].end + 1
+    wrapper = CommentedMap()
+    wrapper["subscribers"] = CommentedSeq([entry])
+    rendered = doc.dump(wrapper).splitlines(keepends=True)[1:]
+    shift = doc.data["subscribers"].lc.col - (len(rendered[0]) - len(rendered[0].lstrip(" ")))
+    rendered = [_shifted(line, shift) for line in rendered]
+    gap = ["\n"] if _spaced(doc.lines, spans) else []
+    return "".join(doc.lines[:at] + gap + rendered + doc.lines[at:])
+
+
+def _shifted(line: str, shift: int) -> str:
+    """Indent (or dedent) a rendered line to the column of the file's entries."""
+    if not line.strip():
+        return line
+    if shift >= 0:
+        return " " * shift + line
+    return line[min(-shift, len(line) - len(line.lstrip(" "))):]
+
+
+def _spaced(lines: list[str], spans: list[Span]) -> bool:
+    """Whether entries are separated by a blank line (a lone multi-line entry: yes)."""
+    if len(spans) == 1:
+        return spans[0].end > spans[0].start
+    gaps = [not lines[span.lead - 1].strip() for span in spans[1:]]
+    return gaps.count(True) >= gaps.count(False)
