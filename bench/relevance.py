@@ -1,14 +1,19 @@
 """Score the ranker on the judged relevance set of shared/relevance (August 2025).
 
     .venv/bin/python bench/relevance.py              # the whole month as one pool
-    .venv/bin/python bench/relevance.py --week       # each week of the month on its own
-    .venv/bin/python bench/relevance.py --out run.json --detail gui-agents
+    .venv/bin/python bench/relevance.py --week       # each ISO week of the month on its own
+    .venv/bin/python bench/relevance.py --out run.json
 
 Loads the August daily-papers fixtures with a tiny loader of its own, turns every profile of
-profiles.yaml into a `Profile` (max_papers=10, the other knobs at their defaults), ranks, writes
-a run file (profile id → ranked ids) and prints the table of shared/relevance/score.py. In
---week mode the week's picks are concatenated in order per profile, so the month's judgments
-still score them: it shows whether the ranker holds up on small pools with unstable IDF.
+profiles.yaml into a `Profile` (max_papers=10, the other knobs at their defaults), ranks with
+`seen` empty and the liked papers given, writes a run file (profile id → ranked ids), prints
+the table of shared/relevance/score.py, then the same numbers beside the TF-IDF baseline's.
+
+--week ranks each week's papers alone (as a weekly digest would, with `today` its last listing
+day) and scores every (profile, week) that has a relevant paper that week against the month's
+judgments restricted to that week; rows are "profile@week". The baseline beside it is the
+TF-IDF run restricted to the same week (its IDF still comes from the whole month). The last
+table gives each profile's mean over its weeks.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,9 @@ from newsletter.models import Paper, Profile, Topic
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURES = SHARED / "fixtures" / "hf" / "daily_papers"
 RELEVANCE = SHARED / "relevance"
+
+Run = dict[str, list[str]]
+Qrels = dict[str, dict[str, int]]
 
 
 def _text(value: object) -> str:
@@ -82,9 +91,19 @@ def load_profiles() -> dict[str, Profile]:
     }
 
 
+def load_qrels() -> Qrels:
+    """The judgments: profile → paper → grade."""
+    qrels: Qrels = defaultdict(dict)
+    for line in (RELEVANCE / "qrels.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            profile, paper, grade = line.split("\t")
+            qrels[profile][paper] = int(grade)
+    return qrels
+
+
 def rank_pool(
     papers: list[Paper], profiles: dict[str, Profile], today: dt.date | None, known: list[Paper]
-) -> dict[str, list[str]]:
+) -> Run:
     """Rank one pool of candidates for every profile; liked papers come from all `known` ones."""
     by_id = {p.id: p for p in known}
     candidates = Candidates.build(papers, today=today)
@@ -96,39 +115,87 @@ def rank_pool(
     return run
 
 
-def weeks(papers: Iterable[Paper]) -> list[list[Paper]]:
-    """The papers grouped by ISO week of their listing day."""
-    groups: dict[tuple[int, int], list[Paper]] = {}
+def weeks(papers: Iterable[Paper]) -> dict[str, list[Paper]]:
+    """The papers grouped by ISO week of their listing day ("2025-W32" → papers)."""
+    groups: dict[str, list[Paper]] = {}
     for paper in papers:
         iso = paper.listed_on.isocalendar()
-        groups.setdefault((iso.year, iso.week), []).append(paper)
-    return [groups[key] for key in sorted(groups)]
+        groups.setdefault(f"{iso.year}-W{iso.week:02d}", []).append(paper)
+    return dict(sorted(groups.items()))
 
 
-def score(run: dict[str, list[str]], out: Path | None) -> None:
-    """Write the run file and print score.py's table."""
-    path = out or Path(tempfile.mkstemp(suffix=".json")[1])
+def score(run: Run, qrels: Path | None = None, out: Path | None = None) -> dict[str, float]:
+    """Write the run file, print score.py's table, and return nDCG@10 per row."""
+    path = out or Path(tempfile.mkdtemp()) / "run.json"
     path.write_text(json.dumps(run, indent=1), encoding="utf-8")
-    subprocess.run([sys.executable, str(RELEVANCE / "score.py"), str(path)], check=True)
+    command = [sys.executable, str(RELEVANCE / "score.py"), str(path)]
+    command += ["--qrels", str(qrels)] if qrels else []
+    table = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    print(table, end="")
+    rows = (line.split() for line in table.splitlines()[1:])
+    return {row[0]: float(row[1]) for row in rows if row and row[0] != "mean"}
+
+
+def compare(ours: dict[str, float], baseline: dict[str, float], title: str) -> None:
+    """Print nDCG@10 beside the baseline's, with the difference."""
+    print(f"\n{title:<24} {'ours':>7} {'tfidf':>7} {'diff':>7}")
+    for name in sorted(ours):
+        diff = ours[name] - baseline[name]
+        print(f"{name:<24} {ours[name]:7.3f} {baseline[name]:7.3f} {diff:+7.3f}")
+    mean = sum(ours.values()) / len(ours)
+    base = sum(baseline.values()) / len(baseline)
+    print(f"{'mean':<24} {mean:7.3f} {base:7.3f} {mean - base:+7.3f}")
+
+
+def month(papers: list[Paper], profiles: dict[str, Profile], out: Path | None) -> None:
+    """Rank the month as one pool and score it beside the TF-IDF run."""
+    ours = score(rank_pool(papers, profiles, None, papers), out=out)
+    print("\n(tfidf baseline)")
+    baseline = score(json.loads((RELEVANCE / "runs" / "tfidf.json").read_text(encoding="utf-8")))
+    compare(ours, baseline, "profile")
+
+
+def by_week(papers: list[Paper], profiles: dict[str, Profile], out: Path | None) -> None:
+    """Rank each week alone; score (profile, week) rows on that week's judgments."""
+    qrels, tfidf = load_qrels(), json.loads((RELEVANCE / "runs" / "tfidf.json").read_text())
+    run: Run = {}
+    baseline_run: Run = {}
+    lines = []
+    for week, pool in weeks(papers).items():
+        ids = {p.id for p in pool}
+        ranked = rank_pool(pool, profiles, max(p.listed_on for p in pool), papers)
+        for name in profiles:
+            judged = {pid: grade for pid, grade in qrels[name].items() if pid in ids}
+            if any(grade > 0 for grade in judged.values()):
+                row = f"{name}@{week}"
+                run[row] = ranked[name]
+                baseline_run[row] = [pid for pid in tfidf[name] if pid in ids]
+                lines += [f"{row}\t{pid}\t{grade}" for pid, grade in judged.items()]
+    week_qrels = Path(tempfile.mkdtemp()) / "qrels.tsv"
+    week_qrels.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ours = score(run, week_qrels, out)
+    print("\n(tfidf baseline, restricted to each week)")
+    baseline = score(baseline_run, week_qrels)
+    compare(_per_profile(ours), _per_profile(baseline), "profile (mean of weeks)")
+
+
+def _per_profile(rows: dict[str, float]) -> dict[str, float]:
+    """Average "profile@week" rows per profile."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for row, value in rows.items():
+        groups[row.split("@")[0]].append(value)
+    return {name: sum(values) / len(values) for name, values in groups.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse flags, rank, score."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--week", action="store_true", help="rank each week of the month separately")
-    parser.add_argument("--out", type=Path, help="where to write the run file (default: a temporary file)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--week", action="store_true", help="rank each week of the month alone")
+    parser.add_argument("--out", type=Path, help="where to write the run file")
     args = parser.parse_args(argv)
-    papers = load_month()
-    profiles = load_profiles()
-    if not args.week:
-        run = rank_pool(papers, profiles, None, papers)
-    else:
-        run = {name: [] for name in profiles}
-        for week in weeks(papers):
-            today = max(p.listed_on for p in week)
-            for name, ids in rank_pool(week, profiles, today, papers).items():
-                run[name].extend(ids)
-    score(run, args.out)
+    (by_week if args.week else month)(load_month(), load_profiles(), args.out)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,20 @@
-"""Text normalisation shared by the ranker: tokens, a light stemmer, stop words and acronyms.
+"""Text normalisation for the ranker: words, a light stemmer, stop words, acronyms, phrases.
 
-Papers and profile phrases go through the same `analyse`, so "Mixture-of-Experts", "MoE" and
-"mixtures of experts" end up as the same stems, and a phrase matches whatever way a paper
-writes it. Pure functions, no I/O; the stemmer memoises because a day's papers repeat words.
+Papers and profile phrases go through the same normalisation, so "Mixture-of-Experts", "MoE"
+and "mixtures of experts" end up as the same stems and a phrase matches whatever way a paper
+writes it. A profile phrase also has variants: the parts of a coordination ("X Y and Z") and
+the other names of a thing (SYNONYMS). Author names are normalised here too. Pure functions,
+no I/O; the stemmer and the synonym table are memoised because the same words come back.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # English function words, plus words every abstract uses ("propose", "novel").
 STOPWORDS = frozenset(
@@ -93,10 +98,10 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("mathematical", "math"),
 )
 
-Unit = tuple[tuple[str, ...], str, bool]  # a phrase word: its stems, spelling, after "and"?
+MAX_PHRASE_WORDS = 16  # a topic is a phrase, not a paragraph: words past this are ignored
 
-_CONJUNCTIONS = frozenset({"and", "or", "vs", "versus", "nor"})
-_PHRASE_TOKEN = re.compile(r"[A-Za-z0-9]+|[,;/&+|]")
+_CONJUNCTIONS = frozenset({"and", "or", "vs", "versus", "nor", "&", "+", "/"})
+_PUNCTUATION = ",;/&+|()"
 _SENTENCE_END = re.compile(r"[.!?;:](?:\s|$)|\n\s*\n|\s[-–—]\s")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _DEFINITION = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9})\)")
@@ -220,7 +225,8 @@ def clean(text: str) -> str:
 
 
 def join_prefixes(text: str) -> str:
-    """Write "pre-training", "pre training" and "pretraining" the same way."""
+    """Write "pre-training" and "pretraining", "non-autoregressive" and "nonautoregressive",
+    the same way."""
     return _PREFIX.sub(lambda m: m.group(1), text)
 
 
@@ -318,41 +324,56 @@ def analyse(text: str, local: Mapping[str, str] = {}, *, query: bool = False) ->
     return out
 
 
+class Unit(NamedTuple):
+    """One word of a profile phrase: its stems (several for an acronym's long form), the word
+    as the user spelled it, the hyphenated group it belongs to ("text-to-image"), and whether
+    "and", "or" or a comma stands between it and the word before."""
+
+    stems: tuple[str, ...]
+    word: str
+    group: str
+    after_and: bool = False
+
+
 def analyse_phrase(phrase: str) -> list[Unit]:
-    """A profile phrase as units: the stems of each word (several for an acronym), the word,
-    and whether "and"/"or"/a comma stands between it and the word before.
+    """A profile phrase as units, so that papers are matched the way the phrase is analysed.
 
     Keeping an acronym's long form as one unit stops "AI" from counting as a two-word phrase
-    match; the word lets reasons quote the user's own spelling; the conjunction flag tells
-    which words may pair across it ("hallucination measurement and mitigation").
+    match; the words let reasons quote the user's own spelling; the conjunction flag tells
+    where a coordination splits ("hallucination measurement and mitigation").
     """
     out: list[Unit] = []
     conjunction = False
-    for token in _PHRASE_TOKEN.findall(join_prefixes(phrase)):
-        if token.lower() in _CONJUNCTIONS or not token[0].isalnum():
+    for chunk in join_prefixes(phrase).split():
+        group = chunk.strip(_PUNCTUATION)
+        conjunction = conjunction or chunk[0] in _PUNCTUATION
+        if group.lower() in _CONJUNCTIONS:
             conjunction = True
             continue
-        long_form = expand_word(token, {}, query=True)
-        parts = _WORD.findall(join_prefixes(long_form).lower()) if long_form else [token.lower()]
-        stems = tuple(stem(w) for w in parts if w not in STOPWORDS)
-        if stems and (not out or out[-1][0] != stems):
-            out.append((stems, token, conjunction and bool(out)))
-            conjunction = False
-    return out
-
+        for word in _WORD.findall(group):
+            long_form = expand_word(word, {}, query=True)
+            parts = _WORD.findall(join_prefixes(long_form).lower()) if long_form else [word.lower()]
+            stems = tuple(stem(w) for w in parts if w not in STOPWORDS)
+            if stems and (not out or out[-1].stems != stems):
+                out.append(Unit(stems, word, group, conjunction and bool(out)))
+                conjunction = False
+        conjunction = conjunction or chunk[-1] in _PUNCTUATION
+    return out[:MAX_PHRASE_WORDS]
 
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One way to match a phrase: its words, and which words of the phrase each stands for.
+    """One way to match a phrase: its units, and which units of the phrase each stands for.
 
-    `sources[i]` are the indexes of the phrase's own words that word i replaces, so a synonym
-    carries the weight of the words it replaces rather than its own.
+    `sources[i]` are the indexes of the phrase's own units that unit i replaces, so a synonym
+    carries the weight of the words it replaces rather than its own; `swapped` are the indexes
+    of the units a synonym brought in (they only count together).
     """
 
     units: tuple[Unit, ...]
     sources: tuple[tuple[int, ...], ...]
     synonym: bool
+    swapped: tuple[int, ...] = ()
 
 
 def variants(phrase: str) -> list[Variant]:
@@ -362,7 +383,7 @@ def variants(phrase: str) -> list[Variant]:
     out: dict[tuple[tuple[str, ...], ...], Variant] = {}
     for base in [whole, *_conjuncts(whole)]:
         for variant in [base, *_synonyms(base)]:
-            out.setdefault(tuple(u[0] for u in variant.units), variant)
+            out.setdefault(tuple(u.stems for u in variant.units), variant)
     return list(out.values())
 
 
@@ -373,8 +394,8 @@ def _conjuncts(whole: Variant) -> list[Variant]:
     last word when they come before it; with no shared word, each part stands alone.
     """
     parts: list[list[int]] = []
-    for i, (_, _, after_conjunction) in enumerate(whole.units):
-        if after_conjunction or not parts:
+    for i, unit in enumerate(whole.units):
+        if unit.after_and or not parts:
             parts.append([])
         parts[-1].append(i)
     if len(parts) < 2:
@@ -385,62 +406,97 @@ def _conjuncts(whole: Variant) -> list[Variant]:
         picks = [p + parts[-1][1:] for p in parts[:-1]] + [parts[-1]]
     else:
         picks = parts
-    return [_subset(whole, pick) for pick in picks]
-
-
-def _subset(whole: Variant, pick: list[int]) -> Variant:
-    """The variant made of some of the phrase's words, in order, with no conjunction flags."""
-    units = tuple((whole.units[i][0], whole.units[i][1], False) for i in pick)
-    return Variant(units, tuple(whole.sources[i] for i in pick), whole.synonym)
+    return [
+        Variant(
+            tuple(whole.units[i]._replace(after_and=False) for i in pick),
+            tuple(whole.sources[i] for i in pick),
+            synonym=False,
+        )
+        for pick in picks
+    ]
 
 
 def _synonyms(base: Variant) -> list[Variant]:
     """`base` with each SYNONYMS member it contains swapped for the other members."""
-    out = []
-    units = list(base.units)
-    stems = {s for u in units for s in u[0]}
+    out: list[Variant] = []
+    stems = {s for u in base.units for s in u.stems}
+    if stems.isdisjoint(_synonym_stems()):
+        return out
     for members in _synonym_units():
         for member in members:
-            if not stems.issuperset(s for u in member for s in u[0]):
-                continue
-            found = _find_units(units, member)
+            found = _find_units(base.units, member, stems)
             if found is None:
                 continue
-            start, count = found
-            replaced = tuple(j for src in base.sources[start : start + count] for j in src)
+            start, end = found
+            replaced = tuple(j for src in base.sources[start:end] for j in src)
             for other in members:
                 if other is not member:
-                    out.append(
-                        Variant(
-                            tuple(units[:start] + other + units[start + count :]),
-                            base.sources[:start]
-                            + (replaced,) * len(other)
-                            + base.sources[start + count :],
-                            synonym=True,
-                        )
-                    )
+                    units = base.units[:start] + other + base.units[end:]
+                    sources = base.sources[:start] + (replaced,) * len(other) + base.sources[end:]
+                    swapped = tuple(range(start, start + len(other)))
+                    out.append(Variant(units, sources, synonym=True, swapped=swapped))
     return out
 
 
-_synonym_memo: list[list[list[Unit]]] = []
+_synonym_memo: list[list[tuple[Unit, ...]]] = []
+_synonym_stem_memo: set[str] = set()
 
 
-def _synonym_units() -> list[list[list[Unit]]]:
+def _synonym_stems() -> set[str]:
+    """Every stem of SYNONYMS: a phrase with none of them has no synonym variant."""
+    if not _synonym_stem_memo:
+        _synonym_stem_memo.update(
+            s for members in _synonym_units() for m in members for u in m for s in u.stems
+        )
+    return _synonym_stem_memo
+
+
+def _synonym_units() -> list[list[tuple[Unit, ...]]]:
     """SYNONYMS, analysed once."""
     if not _synonym_memo:
-        _synonym_memo.extend([analyse_phrase(m) for m in group] for group in SYNONYMS)
+        _synonym_memo.extend([tuple(analyse_phrase(m)) for m in group] for group in SYNONYMS)
     return _synonym_memo
 
 
-def _find_units(units: list[Unit], member: list[Unit]) -> tuple[int, int] | None:
-    """Where the stems of `member` run over whole consecutive units: (first unit, how many)."""
-    wanted = [s for u in member for s in u[0]]
+def _find_units(
+    units: tuple[Unit, ...], member: tuple[Unit, ...], stems: set[str]
+) -> tuple[int, int] | None:
+    """Where the stems of `member` run over whole consecutive units: (first, after last)."""
+    wanted = [s for u in member for s in u.stems]
+    if not stems.issuperset(wanted):
+        return None
     for start in range(len(units)):
-        stems: list[str] = []
-        for end in range(start, len(units)):
-            stems.extend(units[end][0])
-            if len(stems) >= len(wanted):
-                break
-        if stems == wanted:
-            return start, end - start + 1
+        found: list[str] = []
+        end = start
+        while end < len(units) and len(found) < len(wanted):
+            found.extend(units[end].stems)
+            end += 1
+        if found == wanted:
+            return start, end
     return None
+
+
+def normalise_name(name: str) -> str:
+    """A person's name without accents, case or punctuation ("Jérôme d'Arc" → "jerome d arc")."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join("".join(c if c.isalnum() else " " for c in plain.casefold()).split())
+
+
+def name_keys(name: str) -> tuple[str, ...]:
+    """Keys a paper's author is found under: the full name, and initial + last name."""
+    parts = normalise_name(name).split()
+    if len(parts) < 2:
+        return tuple(parts)
+    return (" ".join(parts), f"{parts[0][0]} {parts[-1]}")
+
+
+@functools.lru_cache(maxsize=65536)
+def followed_key(name: str) -> str:
+    """A followed author's key: initial + last name if given as "P. Liang", else the full name.
+
+    So "Percy Liang" finds only Percy Liang, and "P. Liang" any P. Liang.
+    """
+    parts = normalise_name(name).split()
+    if len(parts) >= 2 and len(parts[0]) == 1:
+        return f"{parts[0]} {parts[-1]}"
+    return " ".join(parts)

@@ -1,0 +1,416 @@
+"""Tests of `newsletter.matching` and `newsletter.textmatch`: the ranking rules, table by table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from newsletter import textmatch
+from newsletter.matching import Candidates, rank
+from newsletter.models import Paper, Profile, Ranking, Topic
+
+DAY = dt.date(2025, 8, 12)
+FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "hf" / "daily_papers"
+
+# Papers about other things, so that IDF over the candidates means something.
+FILLER = [
+    ("Convolutional networks for image classification", "We train convolutional networks."),
+    ("Speech recognition with transformers", "A transformer model transcribes speech."),
+    ("Graph neural networks for molecules", "We predict molecular properties with graphs."),
+    ("Reinforcement learning for robot control", "A policy learns to control a robot arm."),
+    ("Benchmarking code generation models", "We evaluate language models on code."),
+    ("Efficient training of large models", "We make training of large models efficient."),
+]
+
+
+def paper(pid: str, title: str, abstract: str = "", **fields: object) -> Paper:
+    """A paper listed on DAY (fields: any other Paper field)."""
+    return Paper(id=pid, title=title, abstract=abstract, listed_on=DAY, **fields)  # type: ignore[arg-type]
+
+
+def day(*papers: Paper, today: dt.date | None = None) -> Candidates:
+    """Candidates made of `papers` plus the filler papers."""
+    filler = [paper(f"2508.9{i:04d}", t, a) for i, (t, a) in enumerate(FILLER)]
+    return Candidates.build([*papers, *filler], today=today)
+
+
+def ids(ranking: Ranking) -> list[str]:
+    """The picked ids, best first."""
+    return [r.paper.id for r in ranking.picked]
+
+
+def topics(*phrases: str, **profile: object) -> Profile:
+    """A profile with these topic phrases (and any other Profile field)."""
+    return Profile(topics=tuple(Topic(p) for p in phrases), **profile)  # type: ignore[arg-type]
+
+
+def reasons_of(ranking: Ranking, pid: str) -> tuple[str, ...]:
+    """The reasons given for one picked paper."""
+    return next(r.reasons for r in ranking.picked if r.paper.id == pid)
+
+
+def excluded_reason(ranking: Ranking, pid: str) -> str:
+    """The reason one candidate was left out."""
+    return next(e.reason for e in ranking.excluded if e.paper.id == pid)
+
+
+@pytest.mark.parametrize(
+    ("words", "same"),
+    [
+        (["model", "models", "modeling", "modelling", "modeled"], True),
+        (["generation", "generative", "generate", "generated", "generator"], True),
+        (["verification", "verifier", "verify", "verified"], True),
+        (["hallucination", "hallucinations", "hallucinate"], True),
+        (["editing", "edits", "edited", "edit"], True),
+        (["agent", "agents", "agentic"], True),
+        (["study", "studies"], True),
+        (["physics", "physical"], False),
+        (["transformer", "transform"], False),
+        (["document", "docu"], False),
+    ],
+)
+def test_stemmer_conflates_word_forms_only(words: list[str], same: bool) -> None:
+    """Plurals and derived forms share a stem; unrelated words keep theirs."""
+    assert (len({textmatch.stem(w) for w in words}) == 1) is same
+
+
+@pytest.mark.parametrize(
+    ("text", "short", "long"),
+    [
+        (
+            "We propose Discrete Diffusion Forcing (D2F), a decoding strategy.",
+            "D2F",
+            "Diffusion Forcing",
+        ),
+        ("A Mixture-of-Experts (MoE) layer routes tokens.", "MoE", "Mixture of Experts"),
+        ("Large language models (LLMs) hallucinate.", "LLM", "Large language models"),
+        ("We use the Sparse Token Router (STR) here.", "STR", "Sparse Token Router"),
+    ],
+)
+def test_definitions_found_in_text(text: str, short: str, long: str) -> None:
+    """A "Long Form (LF)" definition maps the short form to its long form."""
+    assert textmatch.find_definitions(text)[short] == long
+
+
+@pytest.mark.parametrize(
+    ("phrase", "title"),
+    [
+        ("RAG", "Retrieval-augmented generation for open-domain questions"),
+        ("retrieval-augmented generation", "Scaling RAG to a billion documents"),
+        ("MoE", "Routing tokens in mixture-of-experts layers"),
+        ("mixture-of-experts", "Load balancing for MoE models"),
+        ("VLA", "Vision-language-action policies for household tasks"),
+        ("vision-language-action models", "Scaling VLAs with web data"),
+        ("pre-training", "Pretraining on synthetic text"),
+        ("sparse token routing", "Faster STR: routing revisited"),
+    ],
+)
+def test_abbreviations_match_their_long_forms(phrase: str, title: str) -> None:
+    """An acronym matches its long form either way, including one the paper defines itself."""
+    abstract = "We build a Sparse Token Routing (STR) layer." if "STR" in title else ""
+    ranking = rank(topics(phrase), day(paper("2508.00001", title, abstract)))
+    assert ids(ranking) == ["2508.00001"]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "better", "worse"),
+    [
+        (
+            "diffusion language models",
+            ("Diffusion language models decode in parallel", ""),
+            ("Diffusion in social networks", "We compare language use across models of opinion."),
+        ),
+        (
+            "non-autoregressive generation",
+            ("Non-autoregressive generation of text", ""),
+            ("Autoregressive generation of text", ""),
+        ),
+        (
+            "KV cache compression",
+            ("Compressing the KV cache of long prompts", ""),
+            ("Cache-friendly compression of images", "The KV store of a database."),
+        ),
+    ],
+)
+def test_phrase_beats_scattered_words(
+    phrase: str, better: tuple[str, str], worse: tuple[str, str]
+) -> None:
+    """The words of a phrase side by side (in any order) beat the same words apart."""
+    candidates = day(paper("2508.00001", *better), paper("2508.00002", *worse))
+    assert ids(rank(topics(phrase), candidates))[0] == "2508.00001"
+
+
+@pytest.mark.parametrize(
+    ("phrase", "title"),
+    [
+        ("hallucination measurement and mitigation", "Mitigating hallucinations in dialogue"),
+        ("molecular and chemistry LLMs", "Chemistry LLMs that reason about reactions"),
+        ("vision-language models", "Training multimodal large language models"),
+        ("talking avatar animation", "Talking head animation from audio"),
+        ("human motion generation", "Human motion synthesis from text"),
+    ],
+)
+def test_coordinations_and_synonyms_match(phrase: str, title: str) -> None:
+    """ "X Y and Z" matches "X Z"; a small ML synonym table matches other names for a thing."""
+    ranking = rank(topics(phrase), day(paper("2508.00001", title)))
+    assert ids(ranking)[0] == "2508.00001"
+    assert reasons_of(ranking, "2508.00001")[0].endswith("(title)")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("Sparse attention for long inputs", ""), ("Long inputs", "We use sparse attention.")),
+        (
+            ("Sparse attention kernels", ""),
+            ("Kernels", "Attention is sparse, attention is sparse."),
+        ),
+    ],
+)
+def test_title_matches_weigh_more(first: tuple[str, str], second: tuple[str, str]) -> None:
+    """The same phrase in the title ranks above it in the abstract, even said twice there."""
+    candidates = day(paper("2508.00002", *second), paper("2508.00001", *first))
+    ranking = rank(topics("sparse attention"), candidates)
+    assert ids(ranking)[0] == "2508.00001"
+    assert reasons_of(ranking, "2508.00001")[0] == "matched: sparse attention (title)"
+
+
+def test_common_words_weigh_little() -> None:
+    """A word most candidates have counts for little next to a rare one of the same phrase."""
+    common = [paper(f"2508.001{i:02d}", f"Efficient models {i}") for i in range(8)]
+    rare = paper("2508.00001", "Speculative decoding for chat")
+    ranking = rank(topics("efficient speculative decoding"), day(rare, *common))
+    assert ids(ranking)[0] == "2508.00001"
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "outcome"),
+    [
+        ("Medical imaging with sparse attention", "", "excluded: medical imaging"),
+        (
+            "Sparse attention",
+            "Medical imaging is one of many uses.",
+            "mentions medical imaging (pushed down)",
+        ),
+        ("Sparse attention", "Text and images.", None),
+        ("Sparse attention for imaging", "Imaging at scale: imaging, imaging.", None),
+    ],
+)
+def test_exclusions_disqualify_or_push_down(title: str, abstract: str, outcome: str | None) -> None:
+    """An exclude phrase central to a paper disqualifies it; one said in passing pushes it down."""
+    candidates = day(paper("2508.00001", title, abstract))
+    ranking = rank(
+        topics("sparse attention", exclude=("medical imaging",)), candidates, explain=True
+    )
+    if outcome and outcome.startswith("excluded"):
+        assert excluded_reason(ranking, "2508.00001") == outcome
+    else:
+        reasons = reasons_of(ranking, "2508.00001")
+        assert (outcome in reasons) if outcome else not any("mentions" in r for r in reasons)
+
+
+def test_pushdown_halves_the_score() -> None:
+    """A paper that mentions an excluded phrase scores half of what it would otherwise."""
+    candidates = day(paper("2508.00001", "Sparse attention", "Medical imaging is one use."))
+    plain = rank(topics("sparse attention"), candidates).picked[0].score
+    pushed = rank(topics("sparse attention", exclude=("medical imaging",)), candidates).picked[0]
+    assert pushed.score == pytest.approx(plain / 2, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("followed", "author", "picked"),
+    [
+        ("Percy Liang", "Percy Liang", True),
+        ("P. Liang", "Percy Liang", True),
+        ("percy liang", "Percy Liang", True),
+        ("Jérôme Dupont", "Jerome Dupont", True),
+        ("Percy Liang", "Paul Liang", False),
+        ("Percy Liang", "Liang Percy Chen", False),
+    ],
+)
+def test_followed_authors_always_qualify(followed: str, author: str, picked: bool) -> None:
+    """A followed author's paper is picked with no topic match, below min_upvotes, excluded."""
+    candidates = day(paper("2508.00001", "Medical imaging at scale", authors=(author, "Ann Other")))
+    profile = topics(
+        "sparse attention", authors=(followed,), min_upvotes=5, exclude=("medical imaging",)
+    )
+    ranking = rank(profile, candidates)
+    assert (ids(ranking) == ["2508.00001"]) is picked
+    if picked:
+        assert reasons_of(ranking, "2508.00001") == (f"by {author}",)
+
+
+def test_liked_papers_pull_similar_ones_and_are_not_sent_again() -> None:
+    """A paper like a liked one is picked with "like <id>"; the liked paper itself is not sent."""
+    liked = paper(
+        "2305.10431", "Speculative decoding with draft models", "Draft tokens verified in parallel."
+    )
+    similar = paper(
+        "2508.00001", "Draft models for speculative decoding", "Parallel verification of drafts."
+    )
+    candidates = day(similar, paper("2305.10431", liked.title, liked.abstract))
+    ranking = rank(Profile(liked=("2305.10431",)), candidates, liked_papers=[liked], explain=True)
+    assert ids(ranking) == ["2508.00001"]
+    assert "like 2305.10431" in reasons_of(ranking, "2508.00001")
+    assert excluded_reason(ranking, "2305.10431") == "liked: already read"
+
+
+@pytest.mark.parametrize(("votes", "floor", "picked"), [(3, 5, False), (5, 5, True), (0, 0, True)])
+def test_min_upvotes(votes: int, floor: int, picked: bool) -> None:
+    """Papers with fewer votes than min_upvotes are left out, and explain says so."""
+    candidates = day(paper("2508.00001", "Sparse attention", upvotes=votes))
+    ranking = rank(topics("sparse attention", min_upvotes=floor), candidates, explain=True)
+    assert (ids(ranking) == ["2508.00001"]) is picked
+    if not picked:
+        assert excluded_reason(ranking, "2508.00001") == f"below min_upvotes ({votes} < {floor})"
+
+
+@pytest.mark.parametrize(("trending", "first"), [(0.0, "2508.00001"), (1.0, "2508.00002")])
+def test_trending_blends_votes(trending: float, first: str) -> None:
+    """With trending 0 the more relevant paper wins; with 1, votes lift a less relevant one."""
+    candidates = day(
+        paper("2508.00001", "Sparse attention for text", "Sparse attention, again.", upvotes=0),
+        paper("2508.00002", "Sparse attention for code", upvotes=87),
+    )
+    ranking = rank(topics("sparse attention", trending=trending), candidates)
+    assert ids(ranking)[0] == first
+    assert ("trending: 87 votes" in reasons_of(ranking, "2508.00002")) is (trending > 0)
+
+
+def test_recency_prefers_newer_papers_when_today_is_known() -> None:
+    """Of two equal papers, the one listed nearer `today` ranks first; no `today`, no effect."""
+    old = Paper("2508.00001", "Sparse attention", "", DAY - dt.timedelta(days=6))
+    new = Paper("2508.00002", "Sparse attention", "", DAY)
+    assert ids(rank(topics("sparse attention"), day(old, new, today=DAY)))[0] == "2508.00002"
+    assert ids(rank(topics("sparse attention"), day(old, new)))[0] == "2508.00001"
+
+
+def test_seen_papers_never_rank() -> None:
+    """A paper already sent to the subscriber is never picked, whatever else it has."""
+    best = paper("2508.00001", "Sparse attention", upvotes=500, authors=("Percy Liang",))
+    profile = topics("sparse attention", authors=("Percy Liang",))
+    ranking = rank(profile, day(best), seen=["2508.00001"], explain=True)
+    assert ids(ranking) == []
+    assert excluded_reason(ranking, "2508.00001") == "already sent"
+
+
+def test_nothing_relevant_means_nothing_picked() -> None:
+    """A digest with nothing relevant is empty; explain says no topic matched."""
+    ranking = rank(topics("protein folding"), day(), explain=True)
+    assert ranking.picked == ()
+    assert {e.reason for e in ranking.excluded} == {"no topic matched"}
+
+
+def test_explain_accounts_for_every_candidate() -> None:
+    """With explain, every candidate is either picked or excluded with a reason."""
+    candidates = day(
+        *(paper(f"2508.000{i:02d}", f"Sparse attention {i}", upvotes=i) for i in range(15))
+    )
+    ranking = rank(topics("sparse attention", max_papers=10), candidates, explain=True)
+    assert len(ranking.picked) == 10
+    assert len(ranking.picked) + len(ranking.excluded) == len(candidates)
+    assert all(
+        e.reason.startswith("below the cut") for e in ranking.excluded if "Sparse" in e.paper.title
+    )
+
+
+def test_picks_have_reasons_positive_scores_and_deterministic_ties() -> None:
+    """Every pick has a reason and a score > 0; ties go to more upvotes, then the smaller id."""
+    twins = [
+        paper(pid, "Sparse attention", upvotes=up)
+        for pid, up in (("2508.00003", 1), ("2508.00002", 1), ("2508.00001", 0))
+    ]
+    ranking = rank(topics("sparse attention", trending=0.0), day(*twins))
+    assert ids(ranking) == ["2508.00002", "2508.00003", "2508.00001"]
+    assert all(r.reasons and r.score > 0 for r in ranking.picked)
+
+
+def test_profile_without_interests_gets_the_days_top_votes() -> None:
+    """No topics, authors or likes: the day's most upvoted papers, each saying so."""
+    candidates = day(
+        paper("2508.00001", "Anything", upvotes=40), paper("2508.00002", "Else", upvotes=90)
+    )
+    ranking = rank(Profile(max_papers=2), candidates)
+    assert ids(ranking) == ["2508.00002", "2508.00001"]
+    assert reasons_of(ranking, "2508.00002") == ("trending: 90 votes",)
+
+
+@pytest.mark.parametrize(
+    ("categories", "picked"), [(("cs.LG",), True), (("cs.CV",), False), ((), True)]
+)
+def test_arxiv_categories_filter_papers_that_have_them(
+    categories: tuple[str, ...], picked: bool
+) -> None:
+    """A paper outside the profile's categories is left out; one with no categories is kept."""
+    candidates = day(paper("2508.00001", "Sparse attention", categories=categories))
+    ranking = rank(
+        topics("sparse attention", arxiv_categories=("cs.LG", "cs.CL")), candidates, explain=True
+    )
+    assert (ids(ranking) == ["2508.00001"]) is picked
+    if not picked:
+        assert excluded_reason(ranking, "2508.00001") == "not in cs.LG, cs.CL"
+
+
+def test_candidates_keep_the_first_copy_of_an_id() -> None:
+    """The same id listed twice is one candidate."""
+    candidates = Candidates.build([paper("2508.00001", "First"), paper("2508.00001", "Again")])
+    assert len(candidates) == 1
+    assert candidates.papers[0].title == "First"
+
+
+def test_real_day_of_papers() -> None:
+    """On a real listing day, a GUI-agent profile gets GUI-agent papers first, all with reasons."""
+    papers = []
+    for item in json.loads((FIXTURES / "2025-08-13.json").read_text(encoding="utf-8")):
+        raw = item["paper"]
+        papers.append(
+            Paper(
+                id=raw["id"],
+                title=" ".join(raw["title"].split()),
+                abstract=" ".join(raw["summary"].split()),
+                listed_on=DAY,
+                upvotes=raw.get("upvotes", 0),
+                ai_summary=raw.get("ai_summary"),
+                ai_keywords=tuple(raw.get("ai_keywords", ())),
+            )
+        )
+    ranking = rank(
+        topics("GUI agents", "computer-use agents", max_papers=3), Candidates.build(papers)
+    )
+    assert [r.reasons[0] for r in ranking.picked[:2]] == [
+        "matched: computer-use agents (title)",
+        "matched: GUI agents",
+    ]
+    assert all(r.reasons[0].startswith("matched: ") for r in ranking.picked)
+
+
+def test_empty_day_and_empty_profile_parts() -> None:
+    """No candidates, no max_papers or an empty phrase give an empty ranking, not an error."""
+    assert rank(topics("sparse attention"), Candidates.build([]), explain=True) == Ranking(())
+    candidates = day(paper("2508.00001", "Sparse attention"))
+    assert rank(topics("sparse attention", max_papers=0), candidates).picked == ()
+    assert rank(topics(""), candidates).picked == ()
+
+
+@pytest.mark.parametrize(("weight", "first"), [(2.0, "2508.00002"), (-1.0, "2508.00001")])
+def test_topic_weights(weight: float, first: str) -> None:
+    """A topic's weight scales its matches; a negative weight pushes its matches down."""
+    candidates = day(
+        paper("2508.00001", "Sparse attention for text"),
+        paper("2508.00002", "Sparse attention for speech recognition"),
+    )
+    profile = Profile(topics=(Topic("sparse attention"), Topic("speech recognition", weight)))
+    ranking = rank(profile, candidates)
+    assert ids(ranking)[0] == first
+    if weight < 0:
+        assert all("speech" not in reason for r in ranking.picked for reason in r.reasons)
+
+
+def test_a_paragraph_as_a_topic_does_not_break_ranking() -> None:
+    """A topic far longer than a phrase is cut to its first words, and still matches."""
+    long_topic = "sparse attention " * 100
+    ranking = rank(topics(long_topic), day(paper("2508.00001", "Sparse attention")))
+    assert ids(ranking) == ["2508.00001"]
