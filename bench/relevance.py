@@ -7,7 +7,7 @@
 Loads the August daily-papers fixtures with a tiny loader of its own, turns every profile of
 profiles.yaml into a `Profile` (max_papers=10, the other knobs at their defaults), ranks with
 `seen` empty and the liked papers given, writes a run file (profile id → ranked ids), prints
-the table of shared/relevance/score.py, then the same numbers beside the TF-IDF baseline's.
+the table of shared/relevance/score.py, then nDCG@10 and P@10 beside the TF-IDF baseline's.
 
 --week ranks each week's papers alone (as a weekly digest would, with `today` its last listing
 day) and scores every (profile, week) that has a relevant paper that week against the month's
@@ -124,8 +124,11 @@ def weeks(papers: Iterable[Paper]) -> dict[str, list[Paper]]:
     return dict(sorted(groups.items()))
 
 
-def score(run: Run, qrels: Path | None = None, out: Path | None = None) -> dict[str, float]:
-    """Write the run file, print score.py's table, and return nDCG@10 per row."""
+Scores = dict[str, tuple[float, float]]  # row → (nDCG@10, P@10)
+
+
+def score(run: Run, qrels: Path | None = None, out: Path | None = None) -> Scores:
+    """Write the run file, print score.py's table, and return nDCG@10 and P@10 per row."""
     path = out or Path(tempfile.mkdtemp()) / "run.json"
     path.write_text(json.dumps(run, indent=1), encoding="utf-8")
     command = [sys.executable, str(RELEVANCE / "score.py"), str(path)]
@@ -133,18 +136,20 @@ def score(run: Run, qrels: Path | None = None, out: Path | None = None) -> dict[
     table = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     print(table, end="")
     rows = (line.split() for line in table.splitlines()[1:])
-    return {row[0]: float(row[1]) for row in rows if row and row[0] != "mean"}
+    return {row[0]: (float(row[1]), float(row[2])) for row in rows if row and row[0] != "mean"}
 
 
-def compare(ours: dict[str, float], baseline: dict[str, float], title: str) -> None:
-    """Print nDCG@10 beside the baseline's, with the difference."""
-    print(f"\n{title:<24} {'ours':>7} {'tfidf':>7} {'diff':>7}")
+def compare(ours: Scores, baseline: Scores, title: str) -> None:
+    """Print nDCG@10 and P@10 beside the baseline's, with the nDCG difference."""
+    print(f"\n{title:<24} {'nDCG':>6} {'tfidf':>6} {'diff':>7} {'P@10':>6} {'tfidf':>6}")
     for name in sorted(ours):
-        diff = ours[name] - baseline[name]
-        print(f"{name:<24} {ours[name]:7.3f} {baseline[name]:7.3f} {diff:+7.3f}")
-    mean = sum(ours.values()) / len(ours)
-    base = sum(baseline.values()) / len(baseline)
-    print(f"{'mean':<24} {mean:7.3f} {base:7.3f} {mean - base:+7.3f}")
+        (ndcg, prec), (base_ndcg, base_prec) = ours[name], baseline[name]
+        diff = ndcg - base_ndcg
+        print(f"{name:<24} {ndcg:6.3f} {base_ndcg:6.3f} {diff:+7.3f} {prec:6.2f} {base_prec:6.2f}")
+    mean = [sum(v[i] for v in ours.values()) / len(ours) for i in (0, 1)]
+    base = [sum(v[i] for v in baseline.values()) / len(baseline) for i in (0, 1)]
+    diff = mean[0] - base[0]
+    print(f"{'mean':<24} {mean[0]:6.3f} {base[0]:6.3f} {diff:+7.3f} {mean[1]:6.2f} {base[1]:6.2f}")
 
 
 def month(papers: list[Paper], profiles: dict[str, Profile], out: Path | None) -> None:
@@ -179,12 +184,15 @@ def by_week(papers: list[Paper], profiles: dict[str, Profile], out: Path | None)
     compare(_per_profile(ours), _per_profile(baseline), "profile (mean of weeks)")
 
 
-def _per_profile(rows: dict[str, float]) -> dict[str, float]:
+def _per_profile(rows: Scores) -> Scores:
     """Average "profile@week" rows per profile."""
-    groups: dict[str, list[float]] = defaultdict(list)
+    groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for row, value in rows.items():
         groups[row.split("@")[0]].append(value)
-    return {name: sum(values) / len(values) for name, values in groups.items()}
+    return {
+        name: (sum(v[0] for v in values) / len(values), sum(v[1] for v in values) / len(values))
+        for name, values in groups.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

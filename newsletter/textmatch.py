@@ -482,6 +482,7 @@ def normalise_name(name: str) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in plain.casefold()).split())
 
 
+@functools.lru_cache(maxsize=65536)
 def name_keys(name: str) -> tuple[str, ...]:
     """Keys a paper's author is found under: the full name, and initial + last name."""
     parts = normalise_name(name).split()

@@ -1,4 +1,5 @@
-"""Tests of `newsletter.matching` and `newsletter.textmatch`: the ranking rules, table by table."""
+"""Tests of the ranker (`newsletter.matching`, its `ranking_*` modules and `textmatch`): the
+ranking rules, table by table."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from newsletter import textmatch
 from newsletter.matching import Candidates, rank
 from newsletter.models import Paper, Profile, Ranking, Topic
+from newsletter.ranking_postings import gather
 
 DAY = dt.date(2025, 8, 12)
 FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "hf" / "daily_papers"
@@ -414,3 +416,85 @@ def test_a_paragraph_as_a_topic_does_not_break_ranking() -> None:
     long_topic = "sparse attention " * 100
     ranking = rank(topics(long_topic), day(paper("2508.00001", "Sparse attention")))
     assert ids(ranking) == ["2508.00001"]
+
+
+@pytest.mark.parametrize(
+    "about",
+    [
+        paper("2508.00001", "Mixture-of-experts routing", "We route tokens to experts."),
+        paper("2508.00001", "Routing", "A mixture of experts routes; mixture of experts: sparse."),
+    ],
+)
+def test_a_passing_mention_counts_less(about: Paper) -> None:
+    """The phrase in the title or said twice beats it said once, even echoed by the keywords."""
+    passing = paper(
+        "2508.00002",
+        "Video effects",
+        "A LoRA-based mixture of experts blends effects in videos.",
+        ai_keywords=("mixture of experts",),
+    )
+    assert ids(rank(topics("mixture-of-experts"), day(passing, about)))[0] == "2508.00001"
+
+
+def test_papers_about_a_topic_beat_papers_that_also_mention_it() -> None:
+    """Of two papers that say a phrase alike, the one with less else to say ranks first."""
+    focused = paper("2508.00002", "Sparse layers", "We study mixture of experts.")
+    diffuse = paper(
+        "2508.00001",
+        "Sparse layers",
+        "We study mixture of experts, video effects, audio codecs, robot arms and graph search.",
+    )
+    ranking = rank(topics("mixture-of-experts", trending=0.0), day(diffuse, focused))
+    assert ids(ranking) == ["2508.00002", "2508.00001"]  # a tie would go to the smaller id
+    assert all(r.reasons[0].startswith("matched: ") for r in ranking.picked)
+
+
+def test_shared_caches_are_computed_once_and_read_only() -> None:
+    """Profiles that share a phrase share its vectors, and no profile can change them."""
+    candidates = day(paper("2508.00001", "Sparse attention"))
+    first = rank(topics("sparse attention"), candidates)
+    second = rank(topics("sparse attention", "speech recognition"), candidates)
+    assert candidates.topic("sparse attention") is candidates.topic("sparse attention")
+    assert not candidates.topic("sparse attention").flags.writeable
+    assert ids(first) == ids(second)[:1] == ["2508.00001"]
+
+
+EXCLUDING = topics("sparse attention", exclude=("sparse attention",))
+
+
+@pytest.mark.parametrize(
+    ("profile", "seen", "reason"),
+    [
+        (EXCLUDING, (), "excluded: sparse attention"),
+        (topics("sparse attention", min_upvotes=5), (), "below min_upvotes (0 < 5)"),
+        (EXCLUDING, ("2508.00001",), "already sent"),
+        (topics("protein folding"), (), "no topic matched"),
+        (topics("sparse attention", max_papers=0), (), "below the cut (score "),
+    ],
+)
+def test_explain_gives_the_first_reason_that_applies(
+    profile: Profile, seen: tuple[str, ...], reason: str
+) -> None:
+    """A left-out paper gets the first reason that applies, in the order the README gives."""
+    ranking = rank(profile, day(paper("2508.00001", "Sparse attention")), seen=seen, explain=True)
+    assert excluded_reason(ranking, "2508.00001").startswith(reason)
+
+
+def test_followed_authors_are_named_in_the_papers_order() -> None:
+    """ "by ..." names every followed author of a paper, in the order the paper lists them."""
+    authors = ("Ann Zed", "Percy Liang", "Bo Yan", "Jane Doe")
+    candidates = day(paper("2508.00001", "Anything", authors=authors))
+    ranking = rank(Profile(authors=("Jane Doe", "P. Liang")), candidates)
+    assert reasons_of(ranking, "2508.00001") == ("by Percy Liang, Jane Doe",)
+
+
+def test_postings_columns_read_back_what_was_gathered() -> None:
+    """Flat postings give back each key's papers and values, alone or summed with weights."""
+    vocab: dict[str, int] = {}
+    entries = [(0, {"a": 1.0, "b": 2.0}), (2, {"a": 3.0})]
+    columns = gather(vocab, entries, 3, grow=True)
+    assert columns.vector(vocab["a"], 3).tolist() == [1.0, 0.0, 3.0]
+    assert columns.mask(vocab["b"], 3).tolist() == [True, False, False]
+    summed = columns.weighted_sum([vocab["a"], vocab["b"]], [1.0, 10.0], columns.values, 3)
+    assert summed.tolist() == [21.0, 0.0, 3.0]
+    assert columns.counts.tolist() == [2, 1]

@@ -1,0 +1,125 @@
+"""`Candidates`: the papers that can be sent, indexed, with the work profiles share cached.
+
+The pipeline builds one `Candidates` per (window, sources) and ranks every subscriber of the run
+against it, so whatever depends on a phrase, a liked paper or a knob value, and not on the
+profile as a whole, is computed once and kept here: thousands of subscribers share "diffusion
+models". Cached arrays are read-only (`ranking_index.shared`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+
+from newsletter.models import Paper
+from newsletter.ranking_evidence import Evidence
+from newsletter.ranking_facts import Facts
+from newsletter.ranking_index import Index, Matrix, Positions, Vector, shared
+from newsletter.ranking_labels import Label, PhraseLabels
+from newsletter.ranking_phrases import PhraseMatch, complete, match
+from newsletter.ranking_similarity import liked, topical
+
+HARD_EXCLUDE = 0.4  # an exclude phrase matched this well (title, keywords, repeated) disqualifies
+SOFT_EXCLUDE = 0.2  # ... and matched this well (mentioned in passing) pushes the paper down
+SOFT_EXCLUDE_FACTOR = 0.5
+
+
+class Candidates(Index):
+    """The text index of the candidates (`Index`), their `facts`, and caches of phrase matches,
+    topic rows, exclusions, liked-paper similarities and labels."""
+
+    def __init__(self, papers: list[Paper], today: dt.date | None) -> None:
+        """Use `Candidates.build`."""
+        super().__init__(papers)
+        self.today = today
+        self.facts = Facts(self.papers, today)
+        self.evidence = Evidence(self)
+        self._matches: dict[str, PhraseMatch] = {}
+        self._topics: dict[str, Matrix] = {}
+        self._excludes: dict[str, tuple[Positions, Vector]] = {}
+        self._likes: dict[str, Vector] = {}
+        self._labels: dict[str, PhraseLabels] = {}
+        self._multipliers: dict[float, Vector] = {}
+        self._below: dict[int, Positions] = {}
+
+    @classmethod
+    def build(cls, papers: Iterable[Paper], *, today: dt.date | None = None) -> Candidates:
+        """Analyse the papers (the first copy of each id wins) and index them for ranking."""
+        unique: dict[str, Paper] = {}
+        for paper in papers:
+            unique.setdefault(paper.id, paper)
+        return cls(list(unique.values()), today)
+
+    def match(self, text: str) -> PhraseMatch:
+        """A profile phrase matched against every candidate (`ranking_phrases`); cached."""
+        found = self._matches.get(text)
+        if found is None:
+            found = self._matches[text] = match(self, text, self.evidence)
+        return found
+
+    def phrase(self, text: str) -> Vector:
+        """Every candidate's match with a profile phrase, in [0, 1)."""
+        return self.match(text).score
+
+    def topic(self, text: str) -> Matrix:
+        """Two rows over the candidates: a topic phrase's match (`phrase`) and its TF-IDF dot
+        product (`ranking_similarity.topical`), side by side so that a profile adds both up at
+        once; cached."""
+        found = self._topics.get(text)
+        if found is None:
+            rows = np.vstack([self.phrase(text), topical(self, text)])
+            found = self._topics[text] = shared(rows)
+        return found
+
+    def exclusion(self, text: str) -> tuple[Positions, Vector]:
+        """For an exclude phrase: the candidates it disqualifies (matched at HARD_EXCLUDE), and
+        a factor per candidate that pushes down those that mention it (SOFT_EXCLUDE); cached.
+
+        Only papers with all the words of the phrase (or of a variant) count: excluding
+        "humanoid robot" says nothing against a paper on robots.
+        """
+        found = self._excludes.get(text)
+        if found is None:
+            score = np.where(complete(text, self.evidence), self.phrase(text), 0.0)
+            factor = np.where(score >= SOFT_EXCLUDE, SOFT_EXCLUDE_FACTOR, 1.0)
+            hard = np.flatnonzero(score >= HARD_EXCLUDE)
+            found = self._excludes[text] = (shared(hard), shared(factor))
+        return found
+
+    def liked(self, paper: Paper) -> Vector:
+        """Every candidate's cosine similarity to a liked paper (`ranking_similarity`); cached."""
+        found = self._likes.get(paper.id)
+        if found is None:
+            found = self._likes[paper.id] = shared(liked(self, paper))
+        return found
+
+    def labels(self, text: str) -> PhraseLabels:
+        """How papers matched a phrase, in the user's words (`ranking_labels`); cached."""
+        found = self._labels.get(text)
+        if found is None:
+            labels = PhraseLabels(self, text, self.match(text), self.evidence)
+            found = self._labels[text] = labels
+        return found
+
+    def label(self, text: str, doc: int) -> Label:
+        """How one paper matched a phrase (see `labels`)."""
+        return self.labels(text)(doc)
+
+    def multiplier(self, trending: float) -> Vector:
+        """(1 + trending * votes) * freshness boost, per candidate; cached per trending value."""
+        found = self._multipliers.get(trending)
+        if found is None:
+            facts = self.facts
+            boosted = (1.0 + trending * facts.votes) * facts.boost
+            found = self._multipliers[trending] = shared(boosted)
+        return found
+
+    def below(self, min_upvotes: int) -> Positions:
+        """The candidates with fewer upvotes than `min_upvotes`; cached per threshold."""
+        found = self._below.get(min_upvotes)
+        if found is None:
+            below = np.flatnonzero(self.facts.upvotes < min_upvotes)
+            found = self._below[min_upvotes] = shared(below)
+        return found

@@ -1,0 +1,60 @@
+"""Why each candidate that was not picked was left out (`newsletter preview --explain`).
+
+The first reason that applies wins, in this order: "already sent", "liked: already read",
+"excluded: <phrase>", "below min_upvotes (3 < 5)", "not in cs.CL", then for the papers that
+could have been sent: "below the cut (score 0.412)", "weak match (0.080 < 0.12)" or "no topic
+matched". Followed authors pass every filter but the first two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from newsletter.models import Excluded
+from newsletter.ranking_candidates import Candidates
+from newsletter.ranking_index import Vector
+from newsletter.ranking_score import QUALIFY, Plan, relevance
+
+
+def explain(
+    plan: Plan, c: Candidates, seen: Collection[str], score: Vector, picked: Collection[str]
+) -> tuple[Excluded, ...]:
+    """Every candidate that was not picked, with the first reason that applies to it."""
+    rel = relevance(plan, c).tolist()
+    scores = score.tolist()
+    blocks = _blocks(plan, c, seen)
+    return tuple(
+        Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc]))
+        for doc, paper in enumerate(c.papers)
+        if paper.id not in picked
+    )
+
+
+def _blocks(plan: Plan, c: Candidates, seen: Collection[str]) -> dict[int, str]:
+    """Why each paper that may not be sent may not, by position (later rules overwrite
+    earlier ones, so the first reason of the module docstring wins)."""
+    profile = plan.profile
+    out: dict[int, str] = {}
+    if profile.arxiv_categories:
+        inside = set(plan.in_categories)
+        outside = f"not in {', '.join(profile.arxiv_categories)}"
+        out.update((d, outside) for d, p in enumerate(c.papers) if p.categories and d not in inside)
+    for doc, paper in enumerate(c.papers):
+        if paper.upvotes < profile.min_upvotes:
+            out[doc] = f"below min_upvotes ({paper.upvotes} < {profile.min_upvotes})"
+    for text, hard, _ in reversed(plan.excludes):
+        out.update((d, f"excluded: {text}") for d in hard.tolist())
+    for doc in plan.authors:
+        out.pop(doc, None)
+    for ids, why in ((plan.liked_ids, "liked: already read"), (seen, "already sent")):
+        out.update((c.index_of[i], why) for i in ids if i in c.index_of)
+    return out
+
+
+def _why_not(rel: float, score: float) -> str:
+    """The reason for a paper that may be sent but was not picked."""
+    if score > 0:
+        return f"below the cut (score {score:.3f})"
+    if rel <= 0:
+        return "no topic matched"
+    return f"weak match ({rel:.3f} < {QUALIFY})"

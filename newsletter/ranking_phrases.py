@@ -1,0 +1,142 @@
+"""Match one profile phrase against every candidate at once: a score in [0, 1) per paper.
+
+A phrase is matched through its variants (`textmatch.variants`: the phrase, the parts of a
+coordination, synonyms). Each variant blends two things, both IDF-weighted and saturated so that
+repeats add less and less: its words found anywhere in the paper (the "bag"), and its best run
+of words that stand side by side or one word apart (the "links"). The best variant wins, paper by
+paper.
+
+A match that shows the phrase is not what the paper is about counts COMPONENT_FACTOR of its
+score (`ranking_evidence`): the phrase is not whole in the title, and the abstract says it at
+most once ("we add a mixture-of-experts adapter") or has only some of its words. Keywords and
+the AI summary are left out of that count: they are written from the abstract and repeat it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import NamedTuple
+
+import numpy as np
+
+from newsletter import textmatch
+from newsletter.ranking_evidence import Evidence, passing
+from newsletter.ranking_index import Index, Mask, Vector, shared
+from newsletter.ranking_text import Pair, pair
+
+BAG_SHARE = 0.5  # share of a topic's match from its words anywhere; the rest from words together
+SYNONYM_FACTOR = 0.8  # a match through textmatch.SYNONYMS counts this much
+MIN_TOPIC = 0.04  # topic matches below this are noise and dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One way to match a profile phrase (itself, a part of it, or with a synonym swapped in).
+
+    `units` are its words as textmatch analysed them; `links[i]` are the stem pairs that put
+    word i and word i + 1 side by side, in either order; `sources` say which words of the
+    phrase each word stands for; `swapped` are the words a synonym brought in, which count only
+    all together; `factor` discounts synonyms; `groups` are, per word, the words of its
+    hyphenated group.
+    """
+
+    shown: str
+    units: tuple[textmatch.Unit, ...]
+    links: tuple[tuple[Pair, ...], ...]
+    sources: tuple[tuple[int, ...], ...]
+    swapped: tuple[int, ...]
+    factor: float
+    groups: tuple[tuple[int, ...], ...]
+
+
+def _compile(text: str, variant: textmatch.Variant, original: bool) -> Phrase:
+    """Turn a textmatch variant into what the matcher needs."""
+    links = tuple(
+        tuple(sorted({pair(a.stems[-1], b.stems[0]), pair(b.stems[-1], a.stems[0])}))
+        for a, b in pairwise(variant.units)
+    )
+    shown = text if original else " ".join(dict.fromkeys(u.group for u in variant.units))
+    factor = SYNONYM_FACTOR if variant.synonym else 1.0
+    units = variant.units
+    groups = tuple(tuple(j for j, v in enumerate(units) if v.group == u.group) for u in units)
+    return Phrase(shown, units, links, variant.sources, variant.swapped, factor, groups)
+
+
+@functools.lru_cache(maxsize=65536)
+def variants(text: str) -> tuple[Phrase, ...]:
+    """The ways to match a phrase (see `textmatch.variants`), compiled once per process."""
+    return tuple(_compile(text, v, i == 0) for i, v in enumerate(textmatch.variants(text)))
+
+
+class PhraseMatch(NamedTuple):
+    """A phrase matched against every candidate: the best score of its variants, and each
+    variant's own scores (to tell, for the reasons, which variant a paper matched)."""
+
+    score: Vector
+    each: list[Vector]
+
+
+def match(index: Index, text: str, evidence: Evidence) -> PhraseMatch:
+    """Match every variant of a phrase against every candidate and keep the best per paper."""
+    found = variants(text)
+    if not found or not found[0].units:
+        return PhraseMatch(shared(np.zeros(len(index))), [])
+    own = [sum(map(index.idf_of, u.stems)) / len(u.stems) for u in found[0].units]
+    each = [shared(_match_variant(p, _variant_idfs(own, p), evidence)) for p in found]
+    best = each[0].copy() if len(each) == 1 else np.maximum.reduce(each)
+    best[best < MIN_TOPIC] = 0.0
+    return PhraseMatch(shared(best), each)
+
+
+def _variant_idfs(own: list[float], phrase: Phrase) -> list[float]:
+    """IDF of a variant's words: a word swapped in shares the weight of the words it replaces,
+    so a synonym neither adds nor removes importance."""
+    sharing = {src: phrase.sources.count(src) for src in phrase.sources}
+    return [sum(own[j] for j in src) / sharing[src] for src in phrase.sources]
+
+
+def _match_variant(phrase: Phrase, idfs: list[float], evidence: Evidence) -> Vector:
+    """Blend a phrase's words found anywhere in each paper with its best run of linked words.
+
+    Both parts weigh each word by IDF and saturate the evidence, so "diffusion language models"
+    in a title scores high, while "diffusion" alone somewhere scores a fraction of the bag part.
+    A passing mention counts COMPONENT_FACTOR of it (see the module docstring).
+    """
+    scale = phrase.factor / (sum(idfs) or 1.0)
+    words = [evidence(unit.stems) for unit in phrase.units]
+    score = (idfs[0] * scale) * words[0].saturated
+    for word, idf in zip(words[1:], idfs[1:], strict=True):
+        score += (idf * scale) * word.saturated
+    links = [evidence(keys) for keys in phrase.links]
+    if links:
+        score *= BAG_SHARE
+        score += ((1.0 - BAG_SHARE) * scale) * _best_run([s.saturated for s in links], idfs)
+    score *= passing(links or words[:1])
+    if phrase.swapped:
+        score[~np.logical_and.reduce([words[i].present for i in phrase.swapped])] = 0.0
+    return score
+
+
+def _best_run(links: list[Vector], idfs: list[float]) -> Vector:
+    """Per paper, the run of linked words with the most IDF * saturated weakest-link evidence
+    (`links` are already saturated, and saturation keeps the order of evidence)."""
+    best = sum(idfs[0:2]) * links[0]
+    for start in range(len(links)):
+        weakest = links[start]
+        for end in range(start, len(links)):
+            if end > start:
+                weakest = np.minimum(weakest, links[end])
+            if end > 0:
+                np.maximum(best, sum(idfs[start : end + 2]) * weakest, out=best)
+    return best
+
+
+def complete(text: str, evidence: Evidence) -> Mask:
+    """Where a paper has every word of the phrase, or of one of its variants."""
+    out = np.zeros(len(evidence.index), dtype=bool)
+    for phrase in variants(text):
+        if phrase.units:
+            out |= np.logical_and.reduce([evidence(u.stems).present for u in phrase.units])
+    return out

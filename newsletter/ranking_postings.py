@@ -1,0 +1,96 @@
+"""Postings in flat arrays: for each key (a stem or a pair of stems), the papers that have it.
+
+A dict of dicts is simple but slow to turn into vectors: a common stem lives in hundreds of
+papers, and every phrase that uses it would copy those entries out of Python objects. Here the
+entries of all keys are arrays sorted by key, built once per candidate set, so the postings of
+a key are two array slices, and a vector over the candidates is one assignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+K = TypeVar("K", bound=Hashable)
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.intp]
+Entries = Iterable[tuple[int, Mapping[K, float]]]  # (paper, {key: value})
+
+
+class Columns:
+    """(key id, paper, value) entries, grouped by key id (`keys`, `docs`, `values`) and, as
+    given, by paper (`paper_keys`, `paper_values`)."""
+
+    def __init__(
+        self, keys: list[int], docs: list[int], values: list[float], shape: tuple[int, int]
+    ) -> None:
+        """Group entries given paper by paper, in paper order; `shape` is (papers, key ids)."""
+        papers, size = shape
+        self.paper_keys: Ints = np.array(keys, dtype=np.intp)
+        self.paper_values: Floats = np.array(values, dtype=np.float64)
+        in_order = np.array(docs, dtype=np.intp)
+        order = np.argsort(self.paper_keys, kind="stable")
+        self.keys: Ints = self.paper_keys[order]
+        self.docs: Ints = in_order[order]
+        self.values: Floats = self.paper_values[order]
+        self.counts: Ints = np.bincount(self.paper_keys, minlength=size)  # papers per key
+        self._start = _offsets(self.counts)
+        self._paper_start = _offsets(np.bincount(in_order, minlength=papers))
+
+    def span(self, key: int) -> slice:
+        """Where the entries of one key are in `docs` and `values`."""
+        return slice(self._start[key], self._start[key + 1])
+
+    def paper(self, doc: int) -> slice:
+        """Where one paper's entries are in `paper_keys` and `paper_values`."""
+        return slice(self._paper_start[doc], self._paper_start[doc + 1])
+
+    def vector(self, key: int, n: int, values: Floats | None = None) -> Floats:
+        """A key's values (or its entries of `values`) as a vector over the n papers."""
+        out = np.zeros(n)
+        where = self.span(key)
+        out[self.docs[where]] = (self.values if values is None else values)[where]
+        return out
+
+    def mask(self, key: int, n: int) -> npt.NDArray[np.bool_]:
+        """Which of the n papers have a key."""
+        out = np.zeros(n, dtype=bool)
+        out[self.docs[self.span(key)]] = True
+        return out
+
+    def weighted_sum(self, keys: list[int], weights: list[float], values: Floats, n: int) -> Floats:
+        """The sum over keys of weight * the key's entries of `values`, as a vector over the n
+        papers, in one pass over the entries however many keys there are."""
+        if not keys:
+            return np.zeros(n)
+        parts = [self.span(k) for k in keys]
+        docs = np.concatenate([self.docs[p] for p in parts])
+        scaled = np.concatenate([values[p] * w for p, w in zip(parts, weights, strict=True)])
+        return np.bincount(docs, scaled, minlength=n).astype(np.float64)
+
+
+def gather(vocab: dict[K, int], entries: Entries[K], papers: int, *, grow: bool) -> Columns:
+    """Columns of entries, given as (paper, {key: value}) in paper order; with `grow`, keys not
+    in `vocab` are added to it, else they must be there already (another field of the same
+    papers)."""
+    keys: list[int] = []
+    docs: list[int] = []
+    values: list[float] = []
+    for doc, counts in entries:
+        if grow:
+            keys.extend([vocab.setdefault(key, len(vocab)) for key in counts])
+        else:
+            keys.extend(map(vocab.__getitem__, counts))
+        docs.extend([doc] * len(counts))
+        values.extend(counts.values())
+    return Columns(keys, docs, values, (papers, len(vocab)))
+
+
+def _offsets(counts: Ints) -> list[int]:
+    """Where each id's entries start once sorted by id (given how many each id has), and the
+    end of the last."""
+    ends: list[int] = np.cumsum(counts).tolist()
+    return [0, *ends]

@@ -1,0 +1,80 @@
+"""TF-IDF cosine similarity: of a topic phrase to every candidate, and of a liked paper.
+
+Phrase matching (`ranking_phrases`) is precise when a paper uses the subscriber's words, but it
+cannot tell a paper about mixture-of-experts from one that adds a mixture-of-experts layer to
+something else; the cosine of TF-IDF vectors can, because a paper's vector is normalised over
+everything the paper talks about. The ranker blends the two (see `ranking_score`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from itertools import pairwise
+
+import numpy as np
+
+from newsletter.models import Paper
+from newsletter.ranking_index import Index, Key, Vector, sublinear
+from newsletter.ranking_phrases import variants
+from newsletter.ranking_postings import Floats, Ints
+from newsletter.ranking_text import analyse_paper, pair
+
+LIKED_MIN = 0.18  # least cosine similarity to a liked paper that counts
+LIKED_TERMS = 40  # a liked paper is summarised by its most telling stems
+
+
+def topical(index: Index, text: str) -> Vector:
+    """The dot product of a phrase's TF-IDF vector (its stems and the pairs of stems side by
+    side, sublinear TF, smoothed IDF) with every candidate's unit-length vector.
+
+    Not divided by the phrase's own length: a profile adds its topics' vectors up, as if its
+    phrases were one query, and the ranker only compares these values within one profile.
+    """
+    found = variants(text)
+    stems = [s for unit in found[0].units for s in unit.stems] if found else []
+    counts: dict[Key, float] = {}
+    for term in stems:
+        counts[term] = counts.get(term, 0.0) + 1.0
+    for a, b in pairwise(stems):
+        if a != b:
+            counts[pair(a, b)] = counts.get(pair(a, b), 0.0) + 1.0
+    vocab, idf = index.vocab, index.topic_idf
+    keys = [vocab[k] for k in counts if k in vocab]
+    weights = [sublinear(counts[k]) * idf[vocab[k]] for k in counts if k in vocab]
+    return index.postings.weighted_sum(keys, weights, index.topic_weights, len(index))
+
+
+def liked(index: Index, paper: Paper) -> Vector:
+    """Cosine similarity of a liked paper's most telling stems (LIKED_TERMS of them, by TF-IDF)
+    to every candidate, 0 below LIKED_MIN."""
+    doc = index.index_of.get(paper.id)
+    keys, weights = _candidate_terms(index, doc) if doc is not None else _other_terms(index, paper)
+    weights = weights / (float(np.sqrt(np.dot(weights, weights))) or 1.0)
+    entries = index.postings
+    sims = entries.weighted_sum(keys.tolist(), weights.tolist(), index.liked_weights, len(index))
+    sims[sims < LIKED_MIN] = 0.0
+    return sims
+
+
+def _candidate_terms(index: Index, doc: int) -> tuple[Ints, Floats]:
+    """The most telling stems of a candidate, and their TF-IDF: a stem no other candidate
+    has says nothing about the others."""
+    entries = index.postings
+    where = entries.paper(doc)
+    keys = entries.paper_keys[where]
+    weights = index.paper_tfidf[where]
+    weights = np.where(index.df[keys] > 1, weights, 0.0)
+    if len(keys) > LIKED_TERMS:
+        top = np.argpartition(-weights, LIKED_TERMS)[:LIKED_TERMS]
+        keys, weights = keys[top], weights[top]
+    keep = weights > 0
+    return keys[keep], weights[keep]
+
+
+def _other_terms(index: Index, paper: Paper) -> tuple[Ints, Floats]:
+    """The most telling stems of a paper that is not a candidate (an older liked paper)."""
+    vocab = index.vocab
+    weights = index.tfidf(analyse_paper(paper).terms)
+    top = heapq.nlargest(LIKED_TERMS, weights.items(), key=lambda kv: kv[1])
+    keys = np.array([vocab[t] for t, _ in top], dtype=np.intp)
+    return keys, np.array([w for _, w in top])
