@@ -8,16 +8,19 @@ pipeline can decide what the ledger records; credentials and TLS problems raise
 from __future__ import annotations
 
 import asyncio
+import binascii
 import datetime as dt
+import functools
 import hashlib
 import os
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime, formataddr, getaddresses
 from enum import StrEnum
 from pathlib import Path
@@ -76,8 +79,13 @@ def make_message_id(subscriber: Subscriber, day: dt.date, from_address: str) -> 
     return f"<digest.{day:%Y%m%d}.{token}.{nonce}@{domain}>"
 
 
+@functools.lru_cache(maxsize=16)
 def sender_address(from_address: str) -> Address:
-    """Parse `NEWSLETTER_FROM` ("Name <addr>" or "addr"), refusing anything ambiguous."""
+    """Parse `NEWSLETTER_FROM` ("Name <addr>" or "addr"), refusing anything ambiguous.
+
+    Remembered: every Message-ID of a run needs the domain, and parsing costs more than
+    building the rest of the ID.
+    """
     parsed = getaddresses([from_address])
     if len(parsed) != 1 or "@" not in parsed[0][1]:
         raise ConfigError(f"NEWSLETTER_FROM: {from_address!r} is not one email address")
@@ -86,30 +94,143 @@ def sender_address(from_address: str) -> Address:
     return Address(display_name=clean_line(name), username=username, domain=domain)
 
 
+class DigestMessage(EmailMessage):
+    """A digest as a MIME message and, composed once, as the bytes that go on the wire.
+
+    The email package takes milliseconds to build and again to flatten a 50 KB message (most of
+    a run's time once rendering and ranking are cheap); here the headers are folded by the
+    policy only when they need it, the bodies are quoted-printable by `binascii`, and the wire
+    form is kept, so that sending and writing to the outbox never flatten. The MIME model holds
+    the same headers and encoded bodies (`message["Subject"]`, `get_body` work as usual); treat
+    the message as read-only, since `bytes()` does not see changes to the model.
+    """
+
+    wire: bytes
+    sender: str  # the envelope: MAIL FROM and RCPT TO
+    recipient: str
+
+    def __bytes__(self) -> bytes:
+        return self.wire
+
+    def as_bytes(self, unixfrom: bool = False, policy: Policy | None = None) -> bytes:
+        """The wire form (CRLF line ends, as the SMTP policy writes them)."""
+        return self.wire
+
+
 def build_message(
     rendered: RenderedDigest, subscriber: Subscriber, settings: Settings, message_id: str,
     now: dt.datetime,
-) -> EmailMessage:
+) -> DigestMessage:
     """multipart/alternative: text/plain first, text/html last, with list headers."""
-    sender = sender_address(settings.from_address)
-    message = EmailMessage(policy=SMTP)
-    message["From"] = sender
-    message["To"] = formataddr((clean_line(subscriber.name or ""), subscriber.email))
-    message["Subject"] = clean_line(rendered.subject)
-    message["Date"] = format_datetime(now.astimezone(dt.UTC))
-    message["Message-ID"] = message_id
-    message["List-Id"] = f"Paper digest <{clean_line(settings.list_id)}>"
-    message["List-Unsubscribe"] = _unsubscribe(settings, sender)
-    if (settings.unsubscribe or "").startswith("https:"):
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    sender, fixed = _fixed_headers(settings.from_address, settings.list_id, settings.unsubscribe)
+    boundary = f"=_{os.urandom(12).hex()}"  # "=_" never occurs in quoted-printable text
+    lines = [fixed[0], *(_header(name, value) for name, value in (
+        ("To", formataddr((clean_line(subscriber.name or ""), subscriber.email))),
+        ("Subject", clean_line(rendered.subject)),
+        ("Date", format_datetime(now.astimezone(dt.UTC))),
+        ("Message-ID", clean_line(message_id)),
+    )), *fixed[1:], _header("Content-Type", f'multipart/alternative; boundary="{boundary}"')]
+    message = DigestMessage(policy=SMTP)
+    for line in lines:
+        name, value = line.split(": ", 1)
+        message.set_raw(name, value.removesuffix("\r\n"))
+    wire = ["".join(lines).encode("ascii")]
+    bodies = (("plain", (rendered.text,)), ("html", rendered.html_parts or (rendered.html,)))
+    for subtype, pieces in bodies:
+        # The CRLF before a boundary belongs to the boundary: a body's own last newline stays.
+        wire += [b"\r\n--%s\r\n" % boundary.encode(), _part(message, subtype, pieces)]
+    wire.append(b"\r\n--%s--\r\n" % boundary.encode())
+    message.wire, message.sender, message.recipient = b"".join(wire), sender, subscriber.email
     return message
 
 
-def _unsubscribe(settings: Settings, sender: Address) -> str:
-    target = settings.unsubscribe or f"mailto:{sender.addr_spec}?subject=unsubscribe"
+_PART_HEADERS = ('Content-Type: text/{}; charset="utf-8"\r\n'
+                 "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+
+
+def _part(message: EmailMessage, subtype: str, pieces: Sequence[str]) -> bytes:
+    """One quoted-printable UTF-8 part: attached to the model, returned in wire form."""
+    encoded = _quoted_printable(pieces)
+    part = EmailMessage(policy=SMTP)
+    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part.set_raw("Content-Transfer-Encoding", "quoted-printable")
+    part.set_payload(encoded.decode("ascii"))
+    message.attach(part)
+    return _PART_HEADERS.format(subtype).encode() + encoded
+
+
+def _quoted_printable(pieces: Sequence[str]) -> bytes:
+    """The body's text in quoted-printable, with CRLF line ends, encoded piece by piece.
+
+    A digest's HTML comes in pieces, most of them from cards that many digests share (see
+    `RenderedDigest.html_parts`), so each piece's encoding is remembered; pieces are joined
+    with a soft line break, which decodes to nothing.
+    """
+    if len(pieces) > 1 and any(piece.endswith("\r") for piece in pieces):
+        pieces = ("".join(pieces),)  # a CR LF split between two pieces: encode it whole
+    encoded: list[bytes] = []
+    for piece in pieces:
+        if encoded and not encoded[-1].endswith(b"\r\n"):
+            encoded.append(b"=\r\n")
+        encoded.append(_qp_piece(piece))
+    return b"".join(encoded)
+
+
+@functools.lru_cache(maxsize=1024)
+def _qp_piece(text: str) -> bytes:
+    """One piece in quoted-printable (CRLF line ends)."""
+    normal = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _fit_lines(binascii.b2a_qp(normal.encode(), istext=True).replace(b"\n", b"\r\n"))
+
+
+def _fit_lines(encoded: bytes) -> bytes:
+    """Lines of at most 76 characters, "=" included (RFC 2045), and a last line of at most 75,
+    so that the soft line break joining the next piece fits. (`b2a_qp` can write 77 when a
+    line ends in an encoded tab or space.)"""
+    lines = encoded.split(b"\r\n")
+    if len(lines[-1]) <= 75 and all(len(line) <= 76 for line in lines):
+        return encoded
+    fitted: list[bytes] = []
+    for number, line in enumerate(lines, start=1):
+        limit = 75 if number == len(lines) else 76
+        while len(line) > limit:
+            cut = 75
+            while b"=" in line[cut - 2:cut]:  # never between "=" and its two hex digits
+                cut -= 1
+            fitted.append(line[:cut] + b"=")
+            line = line[cut:]
+        fitted.append(line)
+    return b"\r\n".join(fitted)
+
+
+def _header(name: str, value: str) -> str:
+    """`Name: value` folded for the wire: printable ASCII as it is when short or when it has
+    no space to fold at (a long List-Unsubscribe link must stay a link, not become encoded
+    words: RFC 5322 allows 998 characters), anything else folded and encoded by the policy."""
+    line = f"{name}: {value}\r\n"
+    plain = value.isascii() and value.isprintable()
+    if not plain or len(line) > 998 or (len(line) > 78 and " " in value):
+        line = SMTP.header_factory(name, value).fold(policy=SMTP)
+    return line
+
+
+@functools.lru_cache(maxsize=8)
+def _fixed_headers(from_address: str, list_id: str,
+                   unsubscribe: str | None) -> tuple[str, tuple[str, ...]]:
+    """The envelope sender and the headers every message of these settings shares, folded
+    once: From first, then the list headers (To, Subject, Date, Message-ID go between)."""
+    sender = sender_address(from_address)
+    lines = [_header("From", str(sender)),
+             _header("List-Id", f"Paper digest <{clean_line(list_id)}>"),
+             _header("List-Unsubscribe", _unsubscribe(unsubscribe, sender))]
+    if (unsubscribe or "").startswith("https:"):
+        lines.append(_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    lines += [_header("Auto-Submitted", "auto-generated"), _header("MIME-Version", "1.0")]
+    return sender.addr_spec, tuple(lines)
+
+
+def _unsubscribe(unsubscribe: str | None, sender: Address) -> str:
+    target = unsubscribe or f"mailto:{sender.addr_spec}?subject=unsubscribe"
     return f"<{clean_line(target)}>"
 
 
@@ -227,7 +348,11 @@ class SmtpTransport:
 
     async def _send_once(self, client: aiosmtplib.SMTP, message: EmailMessage) -> SendResult:
         try:
-            errors, reply = await client.send_message(message)
+            if isinstance(message, DigestMessage):  # already flat: no second serialisation
+                _, reply = await client.sendmail(message.sender, [message.recipient],
+                                                 message.wire)
+            else:
+                _, reply = await client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
             return classify(first.code, first.message, "RCPT")

@@ -11,9 +11,11 @@ import asyncio
 import datetime as dt
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import islice
 
 from newsletter.config import Settings
 from newsletter.delivery import (
@@ -25,7 +27,7 @@ from newsletter.delivery import (
     manage_hint,
 )
 from newsletter.models import DigestState, OnEmpty, Subscriber
-from newsletter.planning import Planned, empty_reasons, is_due, plan_digest
+from newsletter.planning import PaperCache, Planned, Planner, empty_reasons, is_due
 from newsletter.render import RenderedDigest, Renderer
 from newsletter.store import DigestRow, Store
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 Sleeper = Callable[[float], Awaitable[None]]
 MAX_RATE_WAIT = 60.0  # seconds a run waits for the rate limit before leaving the rest queued
+PLAN_BATCH = 200  # subscribers planned at a time, just ahead of delivery
 
 
 def utc_now() -> dt.datetime:
@@ -81,7 +84,8 @@ class Runner:
     """Everything a send needs, built once by the CLI or the scheduler.
 
     `connect` makes extra transports for parallel connections (up to
-    `settings.smtp_connections`); without it, everything goes over `transport`.
+    `settings.smtp_connections`); without it, everything goes over `transport`. `papers`
+    keeps the candidates' ranking indexes for every `send_day` made with this runner.
     """
 
     settings: Settings
@@ -91,6 +95,7 @@ class Runner:
     clock: Clock = utc_now
     sleep: Sleeper = asyncio.sleep
     connect: Callable[[], Transport] | None = None
+    papers: PaperCache = field(default_factory=PaperCache, compare=False, repr=False)
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> dt.timedelta:
@@ -125,15 +130,15 @@ def _skip_reason(store: Store, subscriber: Subscriber, day: dt.date) -> Subscrib
 
 
 def _plan_one(
-    runner: Runner, subscriber: Subscriber, day: dt.date, dry_run: bool
+    planner: Planner, runner: Runner, subscriber: Subscriber, dry_run: bool
 ) -> SubscriberResult | Planned:
     """The digest to send for this subscriber, or the reason there is none to send now."""
-    store, now, email = runner.store, runner.clock(), subscriber.email
+    store, now, email, day = runner.store, runner.clock(), subscriber.email, planner.day
     if not dry_run:
         for expired in store.expire_unsent(subscriber.key, before=day, now=now):
             log.info("digest of %s for %s expired unsent; its papers roll into %s",
                      expired.isoformat(), email, day.isoformat())
-    planned = plan_digest(store, runner.settings, subscriber, day, now, write=not dry_run)
+    planned = planner.plan(subscriber, now, write=not dry_run)
     row, count = planned.row, len(planned.digest.papers)
     if row is not None and row.state is DigestState.SENT:
         when = f"sent {row.sent_at:%Y-%m-%d %H:%M} UTC; " if row.sent_at else ""
@@ -153,6 +158,52 @@ def _plan_one(
                                 f"next attempt {row.next_attempt_at:%Y-%m-%d %H:%M} UTC "
                                 f"({row.last_reply})")
     return planned
+
+
+class Jobs:
+    """The run's digests, planned a batch at a time as delivery asks for them.
+
+    Planning everything first held every digest (and its papers) in memory at once; planning
+    `PLAN_BATCH` subscribers at a time, just ahead of delivery, keeps memory flat as the list
+    grows. Each plan is still its own transaction (a crash while planning keeps the plans
+    before it), and the batch is synced to disk before any of its messages is sent.
+    Subscribers with nothing to send get their result here, in `results`.
+    """
+
+    def __init__(self, runner: Runner, subscribers: Sequence[Subscriber], day: dt.date,
+                 dry_run: bool, results: dict[int, SubscriberResult]) -> None:
+        self.runner, self.dry_run, self.results = runner, dry_run, results
+        self.planner = Planner(runner.store, runner.settings, day, runner.papers)
+        self._todo = iter(enumerate(subscribers))
+        self._ready: deque[Job] = deque()
+
+    def take(self) -> Job | None:
+        """The next digest to deliver, or None when every subscriber has been planned."""
+        while not self._ready and self._plan_batch():
+            pass
+        return self._ready.popleft() if self._ready else None
+
+    def ready(self, wanted: int) -> int:
+        """Plan ahead until `wanted` digests are waiting (or none are left); how many wait."""
+        while len(self._ready) < wanted and self._plan_batch():
+            pass
+        return len(self._ready)
+
+    def _plan_batch(self) -> bool:
+        batch = list(islice(self._todo, PLAN_BATCH))
+        if not batch:
+            return False
+        store = self.runner.store
+        for index, subscriber in batch:
+            outcome = _skip_reason(store, subscriber, self.planner.day) or \
+                _plan_one(self.planner, self.runner, subscriber, self.dry_run)
+            if isinstance(outcome, SubscriberResult):
+                self.results[index] = outcome
+            else:
+                self._ready.append(Job(index, subscriber, outcome))
+        if not self.dry_run:
+            store.sync()  # the batch's Message-IDs are on disk before the relay sees them
+        return True
 
 
 def cancel_ineligible(runner: Runner, subscribers: Sequence[Subscriber]) -> None:
@@ -177,15 +228,7 @@ async def send_day(
     if whole_file and not dry_run:
         cancel_ineligible(runner, subscribers)
     results: dict[int, SubscriberResult] = {}
-    jobs: list[Job] = []
-    for index, subscriber in enumerate(subscribers):
-        outcome = _skip_reason(runner.store, subscriber, day) or \
-            _plan_one(runner, subscriber, day, dry_run)
-        if isinstance(outcome, SubscriberResult):
-            results[index] = outcome
-        else:
-            jobs.append(Job(index, subscriber, outcome))
-    await Delivery(runner, dry_run).run(jobs, results)
+    await Delivery(runner, dry_run).run(Jobs(runner, subscribers, day, dry_run, results), results)
     report = RunReport(day, runner.transport.description)
     report.results = [results[i] for i in range(len(subscribers))]
     return report
@@ -208,19 +251,17 @@ class Delivery:
         self.config_error: TransportConfigError | None = None
         self.gate = asyncio.Lock()
 
-    async def run(self, jobs: list[Job], results: dict[int, SubscriberResult]) -> None:
-        queue: asyncio.Queue[Job] = asyncio.Queue()
-        for job in jobs:
-            queue.put_nowait(job)
-        if not queue.empty():
+    async def run(self, jobs: Jobs, results: dict[int, SubscriberResult]) -> None:
+        first = jobs.take()
+        if first is not None:
             async with self.runner.transport:
                 # The first message proves the connection (and the credentials) before more
                 # connections open, so a refused login or a bad certificate is met only once.
-                first = queue.get_nowait()
                 results[first.index] = await self._deliver(self.runner.transport, first)
-                extra = self._extra_connections(queue.qsize())
-                await asyncio.gather(self._drain(self.runner.transport, queue, results),
-                                     *(self._worker(t, queue, results) for t in extra))
+                extra = self._extra_connections(
+                    jobs.ready(self.runner.settings.smtp_connections - 1))
+                await asyncio.gather(self._drain(self.runner.transport, jobs, results),
+                                     *(self._worker(t, jobs, results) for t in extra))
         if self.relay_down:
             log.warning("relay down, run deferred: %s", self.relay_down)
         if self.config_error is not None:
@@ -233,15 +274,14 @@ class Delivery:
         wanted = min(self.runner.settings.smtp_connections - 1, jobs)
         return [self.runner.connect() for _ in range(wanted)]
 
-    async def _worker(self, transport: Transport, queue: asyncio.Queue[Job],
+    async def _worker(self, transport: Transport, jobs: Jobs,
                       results: dict[int, SubscriberResult]) -> None:
         async with transport:
-            await self._drain(transport, queue, results)
+            await self._drain(transport, jobs, results)
 
-    async def _drain(self, transport: Transport, queue: asyncio.Queue[Job],
+    async def _drain(self, transport: Transport, jobs: Jobs,
                      results: dict[int, SubscriberResult]) -> None:
-        while not queue.empty():
-            job = queue.get_nowait()
+        while (job := jobs.take()) is not None:
             results[job.index] = await self._deliver(transport, job)
 
     async def _deliver(self, transport: Transport, job: Job) -> SubscriberResult:

@@ -21,10 +21,11 @@ from newsletter.models import (
     OnEmpty,
     Paper,
     Ranking,
+    Source,
     Subscriber,
 )
 from newsletter.render import RenderedDigest, Renderer
-from newsletter.store import DigestRow, Store
+from newsletter.store import DigestRow, EarlierDigests, Store
 
 MAX_CATCH_UP_DAYS = 7
 
@@ -63,46 +64,129 @@ def window_start(store: Store, subscriber: Subscriber, day: dt.date) -> dt.date:
     Stretching means papers from a day whose digest failed, or from a source that was down,
     arrive in the next digest instead of being missed (at most `MAX_CATCH_UP_DAYS` back).
     """
+    return _window_start(subscriber, day, store.earlier_digests(subscriber.key, before=day))
+
+
+def _window_start(subscriber: Subscriber, day: dt.date, earlier: EarlierDigests) -> dt.date:
     start = day - dt.timedelta(days=period_days(subscriber, day) - 1)
-    last = store.last_sent_date(subscriber.key, before=day)
+    last = earlier.last_sent
     # Nothing sent yet: reach back to the first digest ever planned (it may have expired).
-    anchor = last + dt.timedelta(days=1) if last else store.first_window_start(subscriber.key,
-                                                                               before=day)
+    anchor = last + dt.timedelta(days=1) if last else earlier.first_window_start
     if anchor is not None:
         floor = day - dt.timedelta(days=MAX_CATCH_UP_DAYS - 1)
         start = max(min(start, anchor), floor)
     return start
 
 
-def candidates_for(
-    store: Store, subscriber: Subscriber, start: dt.date, day: dt.date, *, late: bool
-) -> list[Paper]:
-    """Papers listed in [start, day]; with `late`, also papers of the catch-up horizon that
-    were stored after the subscriber's previous digest was planned (a source that was down that
-    day, then fetched later), so they arrive late rather than never."""
-    papers = store.papers_listed(start, day, subscriber.sources)
-    considered = store.last_planned_at(subscriber.key, before=day) if late else None
-    if considered is not None:
-        horizon = day - dt.timedelta(days=MAX_CATCH_UP_DAYS - 1)
-        known = {p.id for p in papers}
-        papers += [p for p in store.papers_stored_since(considered, horizon, day,
-                                                        subscriber.sources) if p.id not in known]
-    return papers
+_ListKey = tuple[dt.date, dt.date, frozenset[Source]]  # day, window start, sources
+_IndexKey = tuple[dt.date, dt.date, frozenset[Source], tuple[str, ...]]  # + late arrivals
+
+
+class PaperCache:
+    """Candidate papers and their ranking index, kept while the ledger's papers do not change.
+
+    Everyone with the same window and sources has the same candidates, so their ranking index
+    (`matching.Candidates`, where each topic phrase is matched once and then cached) is built
+    once per distinct candidate set instead of once per subscriber, which made ranking the bulk
+    of a send. One cache serves a whole run, even one sent in many small batches (the
+    scheduler's). It empties itself when papers are stored, by this connection or another
+    (a fetch running meanwhile), so no paper stored during a run is left out.
+    """
+
+    LIMIT = 64  # candidate sets kept (a day has a few: one per window length and sources)
+
+    def __init__(self) -> None:
+        self._version: tuple[int, int] | None = None
+        self._listed: dict[_ListKey, list[Paper]] = {}
+        self._indexes: dict[_IndexKey, matching.Candidates] = {}
+
+    def listed(self, store: Store, key: _ListKey) -> list[Paper]:
+        """Papers listed by these sources in [start, day] (oldest first, as the store gives)."""
+        version = store.papers_version()
+        if version != self._version or len(self._indexes) > self.LIMIT:
+            self._listed.clear()
+            self._indexes.clear()
+            self._version = version
+        found = self._listed.get(key)
+        if found is None:
+            day, start, sources = key
+            found = self._listed[key] = store.papers_listed(start, day, sources)
+        return found
+
+    def index(self, key: _IndexKey, papers: list[Paper]) -> matching.Candidates:
+        found = self._indexes.get(key)
+        if found is None:
+            found = self._indexes[key] = matching.Candidates.build(papers, today=key[0])
+        return found
+
+
+class Planner:
+    """Plans the digests of one listing day; the `PaperCache` is shared by a run's planners."""
+
+    def __init__(self, store: Store, settings: Settings | None, day: dt.date,
+                 cache: PaperCache | None = None) -> None:
+        self.store, self.settings, self.day = store, settings, day
+        self.cache = cache or PaperCache()
+
+    def candidates(self, subscriber: Subscriber, start: dt.date,
+                   considered: dt.datetime | None) -> matching.Candidates:
+        """The index of papers listed in [start, day], and of papers of the catch-up horizon
+        stored after `considered` (when the subscriber's previous digest was planned: a source
+        that was down that day, then fetched later), so that they arrive late, not never."""
+        sources, day = subscriber.sources, self.day
+        papers = self.cache.listed(self.store, (day, start, sources))
+        extra: list[Paper] = []
+        if considered is not None:
+            horizon = day - dt.timedelta(days=MAX_CATCH_UP_DAYS - 1)
+            known = {p.id for p in papers}
+            extra = [p for p in self.store.papers_stored_since(considered, horizon, day, sources)
+                     if p.id not in known]
+        return self.cache.index((day, start, sources, tuple(p.id for p in extra)), papers + extra)
+
+    def rank(self, subscriber: Subscriber, start: dt.date, *, explain: bool = False,
+             max_papers: int | None = None, late: bool = True) -> Ranking:
+        """Rank the subscriber's unseen candidate papers against their profile (with `late`,
+        also papers stored after their previous digest was planned, see `candidates`)."""
+        considered = self.store.last_planned_at(subscriber.key, before=self.day) if late else None
+        return self._rank(subscriber, start, considered, explain=explain, max_papers=max_papers)
+
+    def _rank(self, subscriber: Subscriber, start: dt.date, considered: dt.datetime | None, *,
+              explain: bool = False, max_papers: int | None = None) -> Ranking:
+        profile = subscriber.profile
+        if max_papers is not None:
+            profile = replace(profile, max_papers=max_papers)
+        candidates = self.candidates(subscriber, start, considered)
+        liked = self.store.papers_by_id(profile.liked) if profile.liked else []
+        return matching.rank(profile, candidates, seen=self.store.seen_ids(subscriber.key),
+                             liked_papers=liked, explain=explain)
+
+    def plan(self, subscriber: Subscriber, now: dt.datetime, *, write: bool = True) -> Planned:
+        """The digest of (subscriber, day): the stored one if it exists, else a fresh ranking."""
+        store, day = self.store, self.day
+        row = store.digest(subscriber.key, day)
+        if row is not None and row.state is not DigestState.EMPTY:
+            papers = tuple(store.digest_papers(row.id))
+            return Planned(Digest(subscriber, day, row.window_start, papers, row.message_id), row)
+        earlier = store.earlier_digests(subscriber.key, before=day)
+        start = _window_start(subscriber, day, earlier)
+        picked = self._rank(subscriber, start, earlier.last_planned_at).picked
+        assert self.settings is not None, "planning a digest needs the sender's address"
+        message_id = make_message_id(subscriber, day, self.settings.from_address)
+        digest = Digest(subscriber, day, start, picked, message_id)
+        if not write:
+            return Planned(digest, None)
+        note = subscriber.on_empty is OnEmpty.NOTE
+        row = store.plan(subscriber.key, day, start, message_id, picked, now, note=note)
+        return Planned(Digest(subscriber, day, row.window_start, picked, row.message_id), row)
 
 
 def rank_for(
     store: Store, subscriber: Subscriber, start: dt.date, day: dt.date, *, explain: bool = False,
     max_papers: int | None = None, late: bool = True,
 ) -> Ranking:
-    """Rank the subscriber's unseen candidate papers against their profile."""
-    papers = candidates_for(store, subscriber, start, day, late=late)
-    profile = subscriber.profile
-    if max_papers is not None:
-        profile = replace(profile, max_papers=max_papers)
-    candidates = matching.Candidates.build(papers, today=day)
-    liked = store.papers_by_id(profile.liked) if profile.liked else []
-    return matching.rank(profile, candidates, seen=store.seen_ids(subscriber.key),
-                         liked_papers=liked, explain=explain)
+    """Rank one subscriber's unseen candidate papers (for many, share one `Planner`)."""
+    return Planner(store, None, day).rank(subscriber, start, explain=explain,
+                                          max_papers=max_papers, late=late)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,19 +202,7 @@ def plan_digest(
     *, write: bool = True,
 ) -> Planned:
     """The digest of (subscriber, day): the stored one if it exists, else a fresh ranking."""
-    row = store.digest(subscriber.key, day)
-    if row is not None and row.state is not DigestState.EMPTY:
-        papers = tuple(store.digest_papers(row.id))
-        return Planned(Digest(subscriber, day, row.window_start, papers, row.message_id), row)
-    start = window_start(store, subscriber, day)
-    picked = rank_for(store, subscriber, start, day).picked
-    message_id = make_message_id(subscriber, day, settings.from_address)
-    digest = Digest(subscriber, day, start, picked, message_id)
-    if not write:
-        return Planned(digest, None)
-    note = subscriber.on_empty is OnEmpty.NOTE
-    row = store.plan(subscriber.key, day, start, message_id, picked, now, note=note)
-    return Planned(Digest(subscriber, day, row.window_start, picked, row.message_id), row)
+    return Planner(store, settings, day).plan(subscriber, now, write=write)
 
 
 def empty_reasons(store: Store, subscriber: Subscriber, start: dt.date, day: dt.date) -> list[str]:

@@ -9,13 +9,17 @@ and the email says so (see `Renderer.render`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
+import os
 import re
 import textwrap
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import jinja2
@@ -25,8 +29,11 @@ from mjml import mjml2html
 from newsletter.errors import ConfigError
 from newsletter.models import Digest, Paper, Profile, RankedPaper, Subscriber, Topic
 
+log = logging.getLogger(__name__)
+
 HTML_TEMPLATE = "digest.mjml"
 TEXT_TEMPLATE = "digest.txt"
+CARD_TEMPLATE = "_card.mjml"  # one paper's section, called from digest.mjml by `card_section`
 NOTE_HTML_TEMPLATE = "note.mjml"
 NOTE_TEXT_TEMPLATE = "note.txt"
 DIGEST_TITLE = "Paper digest"
@@ -39,6 +46,28 @@ CLIP_STEPS = (600, 320, 160)
 TRENDING_VOTES = 20
 MAX_URL = 600  # longer links are not worth their bytes in a size-limited email
 _TEMPLATE_SUFFIXES = (".mjml", ".txt", ".html")
+_MEMO_SIZE = 8192  # distinct texts remembered per helper (titles, reasons, links of a run)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _memoized(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Remember a pure text helper's results for plain `str` and `int` arguments.
+
+    Thousands of digests of a run repeat the same titles, links and reasons. Anything else
+    (a `Markup`, which compares equal to its text) is computed every time, so whether a result
+    is escaped never depends on what was remembered.
+    """
+    cached: Callable[..., _R] = functools.lru_cache(maxsize=_MEMO_SIZE)(function)
+
+    @functools.wraps(function)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if kwargs or any(type(arg) not in (str, int) for arg in args):
+            return function(*args, **kwargs)
+        return cached(*args)
+
+    return call
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +85,9 @@ class RenderedDigest:
     papers_shown: int = 0
     papers_dropped: int = 0
     abstracts_shortened: int = 0
+    # `html` in pieces, when it was assembled from remembered card sections: the pieces of a
+    # card recur in many digests, so delivery can encode each once (see `delivery._part`).
+    html_parts: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def trimmed(self) -> bool:
@@ -88,6 +120,7 @@ class Card:
         return self.item.paper
 
 
+@_memoized
 def http_url(value: object) -> str | None:
     """Return the URL if it is a well-formed http(s) link, else None (no javascript:, data:)."""
     if not isinstance(value, str) or not value or clean_line(value) != value.strip():
@@ -107,6 +140,7 @@ def http_url(value: object) -> str | None:
 _INVISIBLE = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
 
 
+@_memoized
 def clean_line(text: str) -> str:
     """One line of text without control or invisible characters, for headers and subjects."""
     kept = (" " if unicodedata.category(ch) in _INVISIBLE or ch.isspace() else ch for ch in text)
@@ -122,6 +156,7 @@ def short_authors(authors: tuple[str, ...], limit: int = 4) -> str:
     return f"{', '.join(authors[:3])} … {authors[-1]} (+{len(authors) - 4} more)"
 
 
+@_memoized
 def clip(text: str | None, limit: int) -> str:
     """Trim long text at a word boundary, marking the cut with an ellipsis."""
     text = " ".join((text or "").split())
@@ -130,6 +165,7 @@ def clip(text: str | None, limit: int) -> str:
     return text[:limit].rsplit(" ", 1)[0].rstrip(",.;:") + " …"
 
 
+@_memoized
 def wrap(text: str, width: int = 72, indent: int = 0) -> str:
     """Wrap for the text part; the template writes the first indent, later lines get it here.
 
@@ -156,6 +192,7 @@ def paper_links(paper: Paper) -> list[tuple[str, str]]:
     return [(label, url) for label, raw in candidates if (url := http_url(raw))]
 
 
+@functools.lru_cache(maxsize=64)
 def long_date(day: dt.date) -> str:
     """"Friday, 29 August 2025": the header's date, unambiguous in every locale."""
     return f"{day:%A}, {day.day} {day:%B %Y}"
@@ -164,6 +201,7 @@ def long_date(day: dt.date) -> str:
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
 
 
+@_memoized
 def linkify(text: str) -> Markup:
     """Escape a sentence and turn its http(s) URLs into links, e.g. the footer's manage page."""
     parts: list[str] = []
@@ -184,20 +222,27 @@ def _shown_text(paper: Paper) -> str:
 
 def make_card(item: RankedPaper, limit: int) -> Card:
     """Everything a card prints, bounded: hostile upstream data cannot blow up the size."""
-    paper = item.paper
+    face = _paper_face(item.paper, limit)
+    return Card(item, *face[:6], clip("; ".join(item.reasons), 300), *face[6:])
+
+
+_Face = tuple[str, str | None, str, str | None, str, str, tuple[tuple[str, str], ...], str | None,
+              bool]
+
+
+@functools.lru_cache(maxsize=4096)
+def _paper_face(paper: Paper, limit: int) -> _Face:
+    """The fields of a card that depend only on the paper (all but the reasons), in `Card`
+    order: worked out once per paper and text length, not once per digest that shows it."""
     full = _shown_text(paper)
     text = clip(full, limit)
     label = "AI summary" if paper.ai_summary else "Abstract"
     if text != full:
         label += ", shortened" if paper.ai_summary else " (trimmed)"
-    return Card(
-        item=item, title=clip(paper.title, 300), url=http_url(paper.url),
-        authors=clip(short_authors(paper.authors), 300),
-        organization=clip(paper.organization, 80) or None,
-        text=text or "No abstract.", text_label=label,
-        reasons=clip("; ".join(item.reasons), 300), links=tuple(paper_links(paper)),
-        thumbnail=http_url(paper.thumbnail), trimmed=text != full,
-    )
+    return (clip(paper.title, 300), http_url(paper.url),
+            clip(short_authors(paper.authors), 300), clip(paper.organization, 80) or None,
+            text or "No abstract.", label, tuple(paper_links(paper)), http_url(paper.thumbnail),
+            text != full)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -225,6 +270,8 @@ class Renderer:
             loaders.insert(0, jinja2.FileSystemLoader(override_dir))
         self.budget = budget
         self.thumbnails = thumbnails
+        self._sections = _Sections(override_dir is not None
+                                   and (override_dir / CARD_TEMPLATE).is_file())
         self.env = jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders),
             autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html")),
@@ -293,10 +340,17 @@ class Renderer:
             notices.append(f"{_plural(shortened, 'abstract')} shortened to fit")
         if dropped:
             notices.append(f"{_plural(dropped, 'more paper')} not shown")
-        context = {**base, "cards": cards, "notices": notices, "papers": list(items[:shown])}
+        splice = _Splice(self._sections, self._card_mjml)
+        context = {**base, "cards": cards, "notices": notices, "papers": list(items[:shown]),
+                   "card_section": splice.section}
         html, text = self._render_pair(HTML_TEMPLATE, TEXT_TEMPLATE, context)
-        return RenderedDigest(str(base["subject"]), str(base["preheader"]), html, text,
-                              shown, dropped, shortened)
+        parts = splice.assemble(html)
+        return RenderedDigest(str(base["subject"]), str(base["preheader"]), "".join(parts), text,
+                              shown, dropped, shortened, html_parts=parts)
+
+    def _card_mjml(self, card: Card) -> str:
+        """One card's section (`_card.mjml`), given only the card and the thumbnails switch."""
+        return self._run(CARD_TEMPLATE, {"card": card, "thumbnails": self.thumbnails})
 
     def _base_context(self, digest: Digest, manage: str) -> dict[str, object]:
         """What every attempt of one digest shares: header, subject, preheader, footer."""
@@ -379,6 +433,118 @@ class Renderer:
                         (RankedPaper(paper, 1.0, ("matched: self-test",)),), "<self-test@x>")
         self.render(digest, manage="reply to this email.")
         self.render_note(subscriber, dt.date(2024, 1, 1), ["self-test"], "reply to this email.")
+        self._check_splicing(replace(digest, papers=(
+            *digest.papers, RankedPaper(replace(paper, id="2401.00002", title='A "quoted" & <b>'),
+                                        0.5, ("matched: <i>x</i> & 'y'",)))))
+
+    def _check_splicing(self, digest: Digest) -> None:
+        """Reuse compiled card sections only if that gives byte for byte the HTML of compiling
+        everything: checked here, with these templates, cold and warm. (A thumbnail adds styles
+        to the head of the email, so with thumbnails every digest is compiled whole.)"""
+        sections = self._sections
+        sections.enabled = False
+        whole = self.render(digest, "r.").html
+        if self.thumbnails:
+            return
+        sections.enabled = True
+        try:
+            spliced = [self.render(digest, "r.").html for _ in range(2)]
+        except ConfigError:  # e.g. a layout that puts the cards where a marker cannot go
+            spliced = []
+        sections.clear()
+        sections.enabled = spliced == [whole, whole]
+        if not sections.enabled:
+            log.info("card sections are compiled in every digest: reusing them changed the HTML")
+
+
+_SectionKey = Hashable
+
+
+class _Sections:
+    """Compiled card sections, remembered for the next digests that show the same card.
+
+    In MJML's output every section is self-contained, so a card compiles to the same HTML in
+    any digest. The first digest with a card compiles it in place, between two markers, and
+    keeps its HTML; later digests put a one-line marker in its place instead, and after their
+    one compile the remembered HTML goes back there. The shipped `_card.mjml` is compiled with
+    a marker in place of the reasons, which differ between readers, so that a paper is compiled
+    once per text length; an overridden one is remembered per whole card. Off until
+    `Renderer.self_test` has checked that the result is identical to compiling everything.
+    """
+
+    LIMIT = 4096  # cards remembered (a run shows a few hundred distinct ones)
+
+    def __init__(self, card_overridden: bool) -> None:
+        self.enabled = False
+        self.by_reasons = card_overridden  # an override may use anything of the card
+        self.nonce = os.urandom(6).hex()  # markers no template or paper can contain
+        self.marker = re.compile(f"<!--{self.nonce} ([0-9]+)( start| end)?-->")
+        self.html: dict[_SectionKey, tuple[str, ...]] = {}
+
+    def clear(self) -> None:
+        self.html.clear()
+
+    def key(self, card: Card) -> _SectionKey:
+        """What a card's HTML depends on: with the shipped template, everything but reasons."""
+        if self.by_reasons:
+            return card
+        return (card.paper, card.title, card.url, card.authors, card.organization, card.text,
+                card.text_label, card.links, card.thumbnail)
+
+    def remember(self, key: _SectionKey, html: str) -> None:
+        if len(self.html) >= self.LIMIT:
+            self.html.clear()
+        slot = f"<!--{self.nonce} reasons-->"
+        self.html[key] = (html,) if self.by_reasons else tuple(html.split(slot))
+
+
+class _Splice:
+    """The cards of one digest: what `digest.mjml` compiles for each (`section`, called as
+    `card_section(card)`), then the compiled HTML with the remembered sections back (`assemble`).
+    """
+
+    def __init__(self, sections: _Sections, compile_card: Callable[[Card], str]) -> None:
+        self.sections, self.compile_card = sections, compile_card
+        self.cards: list[tuple[_SectionKey, Card, bool]] = []  # key, card, remembered before
+
+    def section(self, card: Card) -> Markup:
+        sections = self.sections
+        if not sections.enabled:
+            return Markup(self.compile_card(card))
+        key, number, mark = sections.key(card), len(self.cards), f"<!--{sections.nonce} "
+        known = key in sections.html
+        self.cards.append((key, card, known))
+        if known:
+            return Markup(f"<mj-raw>{mark}{number}--></mj-raw>")
+        shown = card if sections.by_reasons else replace(
+            card, reasons=Markup(f"{mark}reasons-->"))
+        return Markup(f"<mj-raw>{mark}{number} start--></mj-raw>\n{self.compile_card(shown)}"
+                      f"\n<mj-raw>{mark}{number} end--></mj-raw>")
+
+    def assemble(self, html: str) -> tuple[str, ...]:
+        """The digest's HTML in pieces: its own, and each card's remembered ones."""
+        if not self.cards:
+            return (html,)
+        parts: list[str] = []
+        pos = 0
+        for found in self.sections.marker.finditer(html):
+            piece, pos = html[pos:found.start()], found.end()
+            key, card, _ = self.cards[int(found[1])]
+            if found[2] == " end":
+                self.sections.remember(key, piece)
+            else:
+                parts.append(piece)
+            if found[2] != " start":
+                parts += self._filled(key, card)
+        parts.append(html[pos:])
+        return tuple(part for part in parts if part)
+
+    def _filled(self, key: _SectionKey, card: Card) -> list[str]:
+        pieces = self.sections.html[key]
+        if len(pieces) == 1:
+            return [pieces[0]]
+        reasons = str(escape(card.reasons))
+        return [pieces[0], *(piece for rest in pieces[1:] for piece in (reasons, rest))]
 
 
 def _template_where(tb: TracebackType | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -105,6 +106,19 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+# Commits are not synced to disk one by one (WAL with synchronous=NORMAL): each commit is
+# written to the log before COMMIT returns, so a killed process (the crash the promises are
+# about) loses nothing committed. A power loss or kernel panic may lose the last commits, and
+# always a suffix of them (the log is replayed in order up to the first bad checksum): a
+# `sending` or `sent` mark, so that digest is sent again with the same Message-ID and its
+# papers stay unseen, a duplicate, never a skip. Plans are synced (`sync`) before any of their
+# messages is sent, so a Message-ID the relay has seen is never planned anew. With
+# synchronous=FULL, each of the two commits per message waited for an fsync.
+_SYNC_COMMIT = "NORMAL"
+# Decoded papers kept per connection, checked against the stored JSON before reuse.
+_DECODED_MAX = 20_000
+
+
 @dataclass(frozen=True, slots=True)
 class UpsertCounts:
     """What storing a batch changed."""
@@ -128,6 +142,15 @@ class DigestRow:
     next_attempt_at: dt.datetime | None
     sent_at: dt.datetime | None
     last_reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierDigests:
+    """A subscriber's earlier digests as planning sees them (see `Store.earlier_digests`)."""
+
+    last_sent: dt.date | None  # the latest digest day that was sent
+    first_window_start: dt.date | None  # the earliest window of any digest, even expired
+    last_planned_at: dt.datetime | None  # when the latest digest was planned
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +234,18 @@ def _datetime(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
 
 
+def _date(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
+
+
 class Store:
     """A connection to the ledger file; use `Store.open` (writable) or `Store.open_readonly`."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._decoded: dict[str, tuple[str, Paper]] = {}  # id → (stored JSON, Paper)
+        self._paper_writes = 0  # batches of papers stored by this connection
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -226,7 +255,7 @@ class Store:
             connection = sqlite3.connect(path, timeout=30, isolation_level=None)
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(f"PRAGMA synchronous={_SYNC_COMMIT}")
             connection.execute("PRAGMA foreign_keys=ON")
             store = cls(connection, path)
             store._migrate()
@@ -280,6 +309,24 @@ class Store:
             raise RunError(f"{self.path}: could not record ({exc}); nothing of this step was "
                            "saved, the next run retries it") from None
 
+    def sync(self) -> None:
+        """Put every commit so far on disk now (commits are not synced one by one, see
+        `_SYNC_COMMIT`): one fsync of the write-ahead log, e.g. for plans before sending."""
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return  # no log: everything is in the database file, synced by the checkpoint
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def papers_version(self) -> tuple[int, int]:
+        """Changes whenever papers or listings may have changed: when another connection
+        committed anything (`data_version`), or this one stored papers. Caches compare it."""
+        other = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        return other, self._paper_writes
+
     def _migrate(self) -> None:
         with self.transaction() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -301,6 +348,7 @@ class Store:
     ) -> UpsertCounts:
         """Store a batch in one transaction; a paper seen before is merged, never duplicated."""
         new = updated = unchanged = 0
+        self._paper_writes += 1
         with self.transaction() as db:
             for paper in papers:
                 row = db.execute("SELECT data FROM papers WHERE id = ?", (paper.id,)).fetchone()
@@ -360,11 +408,11 @@ class Store:
         names = [s.value for s in sources]
         marks = ",".join("?" * len(names))
         rows = self._db.execute(
-            f"SELECT p.data FROM papers p WHERE p.id IN (SELECT paper_id FROM listings "
+            f"SELECT p.id, p.data FROM papers p WHERE p.id IN (SELECT paper_id FROM listings "
             f"WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) ORDER BY p.id",
             (start.isoformat(), end.isoformat(), *names),
         ).fetchall()
-        return [_paper_from_json(row["data"]) for row in rows]
+        return [self._paper(row[0], row[1]) for row in rows]
 
     def papers_stored_since(
         self, when: dt.datetime, start: dt.date, end: dt.date, sources: Iterable[Source]
@@ -373,20 +421,33 @@ class Store:
         names = [s.value for s in sources]
         marks = ",".join("?" * len(names))
         rows = self._db.execute(
-            f"SELECT p.data FROM papers p WHERE p.created_at > ? AND p.id IN (SELECT paper_id "
-            f"FROM listings WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) ORDER BY p.id",
+            f"SELECT p.id, p.data FROM papers p WHERE p.created_at > ? AND p.id IN (SELECT "
+            f"paper_id FROM listings WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) "
+            "ORDER BY p.id",
             (when.isoformat(), start.isoformat(), end.isoformat(), *names),
         ).fetchall()
-        return [_paper_from_json(row["data"]) for row in rows]
+        return [self._paper(row[0], row[1]) for row in rows]
 
     def papers_by_id(self, ids: Iterable[str]) -> list[Paper]:
         wanted = list(dict.fromkeys(ids))
         found: list[Paper] = []
         for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT data FROM papers WHERE id IN ({marks})", chunk)
-            found.extend(_paper_from_json(row["data"]) for row in rows)
+            rows = self._db.execute(f"SELECT id, data FROM papers WHERE id IN ({marks})", chunk)
+            found.extend(self._paper(row[0], row[1]) for row in rows)
         return found
+
+    def _paper(self, paper_id: str, data: str) -> Paper:
+        """The stored paper, decoded once per version: thousands of digests share a few papers,
+        and decoding JSON into a `Paper` costs more than the query that fetched it."""
+        found = self._decoded.get(paper_id)
+        if found is not None and found[0] == data:
+            return found[1]
+        if len(self._decoded) >= _DECODED_MAX:
+            self._decoded.clear()
+        paper = _paper_from_json(data)
+        self._decoded[paper_id] = (data, paper)
+        return paper
 
     def latest_listing_day(self) -> dt.date | None:
         row = self._db.execute("SELECT max(listed_on) FROM listings").fetchone()
@@ -407,6 +468,15 @@ class Store:
             (subscriber, day.isoformat()),
         ).fetchone()
         return None if row is None else _row(row)
+
+    def earlier_digests(self, subscriber: str, before: dt.date) -> EarlierDigests:
+        """What planning needs to know of the subscriber's digests before `before`, at once."""
+        sent, first, planned = self._db.execute(
+            "SELECT max(CASE WHEN state = 'sent' THEN digest_date END), min(window_start), "
+            "max(planned_at) FROM digests WHERE subscriber = ? AND digest_date < ?",
+            (subscriber, before.isoformat()),
+        ).fetchone()
+        return EarlierDigests(_date(sent), _date(first), _datetime(planned))
 
     def last_sent_date(self, subscriber: str, before: dt.date) -> dt.date | None:
         row = self._db.execute(
@@ -448,14 +518,15 @@ class Store:
                 return existing
             if existing is not None:
                 db.execute("DELETE FROM digests WHERE id = ?", (existing.id,))
-            db.execute(
+            cursor = db.execute(
                 "INSERT INTO digests (subscriber, digest_date, window_start, state, message_id, "
                 "planned_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (subscriber, day.isoformat(), window_start.isoformat(), state.value,
                  message_id, now.isoformat(), now.isoformat()),
             )
-            created = self.digest(subscriber, day)
-            assert created is not None
+            assert cursor.lastrowid is not None
+            created = DigestRow(cursor.lastrowid, subscriber, day, window_start, state, message_id,
+                                attempts=0, next_attempt_at=None, sent_at=None, last_reply="")
             db.executemany(
                 "INSERT INTO digest_papers VALUES (?, ?, ?, ?, ?)",
                 [(created.id, i, r.paper.id, r.score, json.dumps(list(r.reasons)))
@@ -465,12 +536,13 @@ class Store:
 
     def digest_papers(self, digest_id: int) -> list[RankedPaper]:
         rows = self._db.execute(
-            "SELECT p.data, d.score, d.reasons FROM digest_papers d JOIN papers p "
+            "SELECT p.id, p.data, d.score, d.reasons FROM digest_papers d JOIN papers p "
             "ON p.id = d.paper_id WHERE d.digest_id = ? ORDER BY d.position",
             (digest_id,),
         ).fetchall()
         return [
-            RankedPaper(_paper_from_json(r["data"]), r["score"], tuple(json.loads(r["reasons"])))
+            RankedPaper(self._paper(r["id"], r["data"]), r["score"],
+                        tuple(json.loads(r["reasons"])))
             for r in rows
         ]
 
@@ -497,6 +569,12 @@ class Store:
 
     def expire_unsent(self, subscriber: str, before: dt.date, now: dt.datetime) -> list[dt.date]:
         """A newer digest is due: older undelivered ones expire; their papers stay unseen."""
+        if not self._db.execute(
+            "SELECT 1 FROM digests WHERE subscriber = ? AND digest_date < ? "
+            "AND state IN ('planned', 'sending', 'retry') LIMIT 1",
+            (subscriber, before.isoformat()),
+        ).fetchone():
+            return []  # the usual case, without taking the write lock
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT id, digest_date FROM digests WHERE subscriber = ? AND digest_date < ? "
