@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated working folder with its settings, the recorded data, an SMTP server."""
+"""Shared fixtures: an isolated working folder with its settings, the recorded data, SMTP."""
 
 from __future__ import annotations
 

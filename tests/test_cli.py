@@ -36,7 +36,7 @@ def _fetch(capsys: pytest.CaptureFixture[str], day: str) -> str:
 
 def test_daily_job_end_to_end(workdir: Path, smtp: SmtpServer,
                               capsys: pytest.CaptureFixture[str]) -> None:
-    """Each subscriber gets one well-formed digest; a rerun sends nothing; day two sends only new."""
+    """One well-formed digest each; a rerun sends nothing; day two sends only unseen papers."""
     assert "20 new, 0 updated, 0 skipped" in _fetch(capsys, DAY1)
     code, out, _ = _run(capsys, "send", "--date", DAY1)
     assert code == 0, out
@@ -107,7 +107,7 @@ def test_preview_leaves_database_byte_identical(workdir: Path,
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     code, out, err = _run(capsys, "preview", "agents@lab.example", "--json")
     assert code == 0 and json.loads(out)["subject"]
-    code, _, err = _run(capsys, "preview", "agents@lab.example", "--out", str(workdir / "p"))
+    code, _, _ = _run(capsys, "preview", "agents@lab.example", "--out", str(workdir / "p"))
     assert code == 0
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in (workdir / "p").iterdir()) == [
@@ -138,7 +138,7 @@ def test_broken_subscribers_file_stops_before_anything(
     """A broken file gives exit 2 with file:line, fetches nothing and sends nothing."""
     (workdir / "subscribers.yaml").write_text(text)
     for argv in (["fetch", "--file", str(HF_DAYS / f"{DAY1}.json")], ["send"]):
-        code, out, err = _run(capsys, *argv)
+        code, _, err = _run(capsys, *argv)
         assert code == 2
         assert f"error: {workdir / 'subscribers.yaml'}{expected}" in err
     assert not (workdir / "newsletter.db").exists()

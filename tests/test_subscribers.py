@@ -53,7 +53,8 @@ subscribers:
 
 def test_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     """A YAML syntax error is reported as file:line:col."""
-    path = _write(tmp_path, "subscribers:\n  - email: a@b.org\n    topics: [x\n  - email: c@d.org\n")
+    text = "subscribers:\n  - email: a@b.org\n    topics: [x\n  - email: c@d.org\n"
+    path = _write(tmp_path, text)
     (problem,) = _problems(path)
     assert problem.startswith(f"{path}:4:")
     assert "YAML syntax" in problem
