@@ -105,7 +105,7 @@ def test_preview_leaves_database_byte_identical(workdir: Path,
     _fetch(capsys, DAY1)
     db = workdir / "newsletter.db"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
-    code, out, err = _run(capsys, "preview", "agents@lab.example", "--json")
+    code, out, _ = _run(capsys, "preview", "agents@lab.example", "--json")
     assert code == 0 and json.loads(out)["subject"]
     code, _, _ = _run(capsys, "preview", "agents@lab.example", "--out", str(workdir / "p"))
     assert code == 0
