@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ DATA = Path(__file__).resolve().parent / "data"
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh folder as the working directory, with every NEWSLETTER_ setting pointing into it."""
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("NEWSLETTER_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)

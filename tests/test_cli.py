@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import shutil
@@ -62,7 +63,7 @@ def test_daily_job_end_to_end(workdir: Path, smtp: SmtpServer,
     assert second, out
     for received in second:
         with Store.open(workdir / "newsletter.db") as store:
-            row = store.digest(received.rcpt_tos[0], __import__("datetime").date(2026, 8, 19))
+            row = store.digest(received.rcpt_tos[0], dt.date(2026, 8, 19))
             assert row is not None
             ids = {r.paper.id for r in store.digest_papers(row.id)}
         assert not ids & set(store_seen_before(workdir, received.rcpt_tos[0], row.id))
@@ -77,8 +78,7 @@ def store_seen_before(workdir: Path, subscriber: str, digest_id: int) -> set[str
 
 
 def second_ids(workdir: Path, subscriber: str) -> set[str]:
-    import datetime as dt
-
+    """Papers of this subscriber's digest of the second day."""
     with Store.open(workdir / "newsletter.db") as store:
         row = store.digest(subscriber, dt.date(2026, 8, 19))
         return set() if row is None else {r.paper.id for r in store.digest_papers(row.id)}
