@@ -79,7 +79,7 @@ def _window_start(subscriber: Subscriber, day: dt.date, earlier: EarlierDigests)
 
 
 _ListKey = tuple[dt.date, dt.date, frozenset[Source]]  # day, window start, sources
-_IndexKey = tuple[dt.date, dt.date, frozenset[Source], tuple[str, ...]]  # + late arrivals
+_IndexKey = tuple[dt.date, tuple[str, ...]]  # day, the candidates' ids
 
 
 class PaperCache:
@@ -87,10 +87,10 @@ class PaperCache:
 
     Everyone with the same window and sources has the same candidates, so their ranking index
     (`matching.Candidates`, where each topic phrase is matched once and then cached) is built
-    once per distinct candidate set instead of once per subscriber, which made ranking the bulk
-    of a send. One cache serves a whole run, even one sent in many small batches (the
-    scheduler's). It empties itself when papers are stored, by this connection or another
-    (a fetch running meanwhile), so no paper stored during a run is left out.
+    once per distinct set of candidate papers instead of once per subscriber, which made
+    ranking the bulk of a send. One cache serves a whole run, even one sent in many small
+    batches (the scheduler's). It empties itself when papers are stored, by this connection or
+    another (a fetch running meanwhile), so no paper stored during a run is left out.
     """
 
     LIMIT = 64  # candidate sets kept (a day has a few: one per window length and sources)
@@ -141,7 +141,8 @@ class Planner:
             known = {p.id for p in papers}
             extra = [p for p in self.store.papers_stored_since(considered, horizon, day, sources)
                      if p.id not in known]
-        return self.cache.index((day, start, sources, tuple(p.id for p in extra)), papers + extra)
+        candidates = papers + extra
+        return self.cache.index((day, tuple(p.id for p in candidates)), candidates)
 
     def rank(self, subscriber: Subscriber, start: dt.date, *, explain: bool = False,
              max_papers: int | None = None, late: bool = True) -> Ranking:
