@@ -52,6 +52,7 @@ matched at HARD_EXCLUDE disqualifies a paper. Followed authors' papers pass ever
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 from newsletter.models import Paper, Profile, Ranking
 from newsletter.ranking_candidates import Candidates
@@ -59,7 +60,16 @@ from newsletter.ranking_explain import explain as _explain
 from newsletter.ranking_reasons import picks
 from newsletter.ranking_score import best, plan, scores
 
-__all__ = ["Candidates", "rank"]
+__all__ = ["Candidates", "Request", "rank", "rank_many"]
+
+
+class Request(NamedTuple):
+    """One subscriber to rank: their profile, the ids they have been sent, and the papers of
+    `profile.liked` that the caller knows (they may be older than the candidates)."""
+
+    profile: Profile
+    seen: Collection[str] = frozenset()
+    liked_papers: Sequence[Paper] = ()
 
 
 def rank(
@@ -78,11 +88,23 @@ def rank(
     `explain`, every other candidate is returned in `Ranking.excluded` with the reason it was
     left out.
     """
-    resolved = plan(profile, candidates, liked_papers)
-    score = scores(resolved, candidates, seen)
-    docs = best(score, candidates, profile.max_papers)
-    picked = picks(resolved, candidates, docs, score) if docs else ()
     if not explain:
-        return Ranking(picked)
+        return rank_many([Request(profile, seen, liked_papers)], candidates)[0]
+    resolved = plan(profile, candidates, liked_papers)
+    score = scores([resolved], candidates, [seen])[0]
+    docs = best(score[None, :], candidates, [profile.max_papers])[0]
+    picked = picks(resolved, candidates, docs, score) if docs else ()
     ids = {r.paper.id for r in picked}
     return Ranking(picked, _explain(resolved, candidates, seen, score, ids))
+
+
+def rank_many(requests: Sequence[Request], candidates: Candidates) -> list[Ranking]:
+    """`rank` for many subscribers against the same candidates, in one pass: their scores are
+    rows of one matrix, so a run's subscribers cost a few numpy calls per batch, not each."""
+    plans = [plan(r.profile, candidates, r.liked_papers) for r in requests]
+    score = scores(plans, candidates, [r.seen for r in requests])
+    chosen = best(score, candidates, [r.profile.max_papers for r in requests])
+    return [
+        Ranking(picks(p, candidates, docs, row) if docs else ())
+        for p, docs, row in zip(plans, chosen, score, strict=True)
+    ]

@@ -129,16 +129,18 @@ def _skip_reason(store: Store, subscriber: Subscriber, day: dt.date) -> Subscrib
     return None
 
 
-def _plan_one(
-    planner: Planner, runner: Runner, subscriber: Subscriber, dry_run: bool
+def _expire_unsent(runner: Runner, subscriber: Subscriber, day: dt.date) -> None:
+    """Unsent digests of earlier days expire: their papers roll into this day's digest."""
+    for expired in runner.store.expire_unsent(subscriber.key, before=day, now=runner.clock()):
+        log.info("digest of %s for %s expired unsent; its papers roll into %s",
+                 expired.isoformat(), subscriber.email, day.isoformat())
+
+
+def _outcome(
+    subscriber: Subscriber, planned: Planned, now: dt.datetime
 ) -> SubscriberResult | Planned:
     """The digest to send for this subscriber, or the reason there is none to send now."""
-    store, now, email, day = runner.store, runner.clock(), subscriber.email, planner.day
-    if not dry_run:
-        for expired in store.expire_unsent(subscriber.key, before=day, now=now):
-            log.info("digest of %s for %s expired unsent; its papers roll into %s",
-                     expired.isoformat(), email, day.isoformat())
-    planned = planner.plan(subscriber, now, write=not dry_run)
+    email = subscriber.email
     row, count = planned.row, len(planned.digest.papers)
     if row is not None and row.state is DigestState.SENT:
         when = f"sent {row.sent_at:%Y-%m-%d %H:%M} UTC; " if row.sent_at else ""
@@ -193,10 +195,20 @@ class Jobs:
         batch = list(islice(self._todo, PLAN_BATCH))
         if not batch:
             return False
-        store = self.runner.store
+        runner, day = self.runner, self.planner.day
+        store = runner.store
+        due: list[tuple[int, Subscriber]] = []
         for index, subscriber in batch:
-            outcome = _skip_reason(store, subscriber, self.planner.day) or \
-                _plan_one(self.planner, self.runner, subscriber, self.dry_run)
+            skipped = _skip_reason(store, subscriber, day)
+            if skipped is not None:
+                self.results[index] = skipped
+                continue
+            if not self.dry_run:
+                _expire_unsent(runner, subscriber, day)
+            due.append((index, subscriber))
+        plans = self.planner.plan_many([s for _, s in due], runner.clock, write=not self.dry_run)
+        for (index, subscriber), planned in zip(due, plans, strict=True):
+            outcome = _outcome(subscriber, planned, runner.clock())
             if isinstance(outcome, SubscriberResult):
                 self.results[index] = outcome
             else:

@@ -37,7 +37,9 @@ class Candidates(Index):
         self.facts = Facts(self.papers, today)
         self.evidence = Evidence(self)
         self._matches: dict[str, PhraseMatch] = {}
-        self._topics: dict[str, Matrix] = {}
+        self._topics: dict[str, tuple[int, Matrix]] = {}
+        self._table = np.zeros((64, 2 * len(self)))  # row 0: no topic (zeros); see `topic_row`
+        self._rows = 1
         self._excludes: dict[str, tuple[Positions, Vector]] = {}
         self._likes: dict[str, Vector] = {}
         self._labels: dict[str, PhraseLabels] = {}
@@ -66,12 +68,33 @@ class Candidates(Index):
     def topic(self, text: str) -> Matrix:
         """Two rows over the candidates: a topic phrase's match (`phrase`) and its TF-IDF dot
         product (`ranking_similarity.topical`), side by side so that a profile adds both up at
-        once; cached."""
+        once; cached, a row of `topic_table`."""
         found = self._topics.get(text)
         if found is None:
-            rows = np.vstack([self.phrase(text), topical(self, text)])
-            found = self._topics[text] = shared(rows)
-        return found
+            found = self._topics[text] = self._add_topic(text)
+        return found[1]
+
+    def topic_row(self, text: str) -> int:
+        """The row of a topic phrase (`topic`) in `topic_table`."""
+        found = self._topics.get(text)
+        if found is None:
+            found = self._topics[text] = self._add_topic(text)
+        return found[0]
+
+    @property
+    def topic_table(self) -> Matrix:
+        """Every topic phrase asked for so far, a row each (`topic` flattened), after a row of
+        zeros: a batch of profiles gathers its topics from it in one call (`ranking_score`)."""
+        return self._table[: self._rows]
+
+    def _add_topic(self, text: str) -> tuple[int, Matrix]:
+        row = self._rows
+        if row == len(self._table):  # grown by doubling: views handed out keep the old copy
+            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+        self._table[row, : len(self)] = self.phrase(text)
+        self._table[row, len(self) :] = topical(self, text)
+        self._rows += 1
+        return row, shared(self._table[row].reshape(2, len(self)))
 
     def exclusion(self, text: str) -> tuple[Positions, Vector]:
         """For an exclude phrase: the candidates it disqualifies (matched at HARD_EXCLUDE), and

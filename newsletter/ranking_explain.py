@@ -20,7 +20,7 @@ def explain(
     plan: Plan, c: Candidates, seen: Collection[str], score: Vector, picked: Collection[str]
 ) -> tuple[Excluded, ...]:
     """Every candidate that was not picked, with the first reason that applies to it."""
-    rel = relevance(plan, c).tolist()
+    rel = relevance([plan], c)[0].tolist()
     scores = score.tolist()
     blocks = _blocks(plan, c, seen)
     return tuple(

@@ -16,7 +16,7 @@ from newsletter.models import RankedPaper
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Positions, Vector
 from newsletter.ranking_labels import PhraseLabels
-from newsletter.ranking_score import Plan
+from newsletter.ranking_score import Plan, Topic
 
 Reasons = tuple[str, ...]
 _TRENDING = "trending"
@@ -24,30 +24,48 @@ _TRENDING = "trending"
 
 def picks(plan: Plan, c: Candidates, docs: list[int], score: Vector) -> tuple[RankedPaper, ...]:
     """The picks as `RankedPaper`s with their reasons, best first; a pick with nothing to say
-    for it is dropped.
-
-    The phrases a pick matched are named strongest first (weight * match); ties go to the
-    phrase that sorts last, so that the order never depends on the order of the topics.
-    """
+    for it is dropped."""
     at = np.array(docs, dtype=np.intp)
     values = score[at].round(4).tolist()
-    tails = _tails(plan, c, docs, at)
-    topics = [(t.weight, t.rows[0][at].tolist(), c.labels(t.text)) for t in plan.topics]
-    topics = [topic for topic in topics if topic[0] > 0]
+    papers = c.papers
     out = []
-    for j, doc in enumerate(docs):
-        hits = [(w * v[j], labels.text, labels) for w, v, labels in topics if v[j] > 0]
-        if len(hits) > 1:
-            hits.sort(key=_strength, reverse=True)
-        why = (_matched(doc, [h[2] for h in hits]), *tails[j]) if hits else tails[j]
+    for doc, value, matched, tail in zip(
+        docs, values, _matches(plan, c, docs, at), _tails(plan, c, docs, at), strict=True
+    ):
+        why = (matched, *tail) if matched else tail
         if why:
-            out.append(RankedPaper(c.papers[doc], values[j], why))
+            out.append(RankedPaper(papers[doc], value, why))
     return tuple(out)
 
 
-def _strength(hit: tuple[float, str, PhraseLabels]) -> tuple[float, str]:
-    """How strongly a pick matched a phrase, then the phrase (the sort key of the hits)."""
-    return hit[0], hit[1]
+def _matches(plan: Plan, c: Candidates, docs: list[int], at: Positions) -> list[str]:
+    """ "matched: ..." for each pick ("" for a pick that matched no phrase).
+
+    The phrases a pick matched are named strongest first (weight * match); ties go to the
+    phrase that sorts last, so that the order never depends on the order of the topics. The
+    order is worked out for all the picks at once: reasons are most of the cost of ranking.
+    """
+    topics = sorted((t for t in plan.topics if t.weight > 0), key=_text, reverse=True)
+    if not topics:
+        return [""] * len(docs)
+    if len(topics) == 1:
+        only = c.labels(topics[0].text)
+        hits = (topics[0].rows[0][at] > 0.0).tolist()
+        return [only.matched(doc) if hit else "" for doc, hit in zip(docs, hits, strict=True)]
+    strengths = np.array([t.weight * t.rows[0][at] for t in topics]).T.tolist()
+    labels = [c.labels(t.text) for t in topics]
+    out = []
+    for doc, strength in zip(docs, strengths, strict=True):
+        hits = [i for i, value in enumerate(strength) if value > 0.0]
+        if len(hits) > 1:
+            hits.sort(key=strength.__getitem__, reverse=True)  # stable: ties keep text order
+        out.append(_matched(doc, [labels[i] for i in hits]) if hits else "")
+    return out
+
+
+def _text(topic: Topic) -> str:
+    """A topic's phrase (the tie-break of the phrases a pick matched)."""
+    return topic.text
 
 
 def _matched(doc: int, labels: list[PhraseLabels]) -> str:

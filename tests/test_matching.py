@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from newsletter import textmatch
-from newsletter.matching import Candidates, rank
+from newsletter.matching import Candidates, Request, rank, rank_many
 from newsletter.models import Paper, Profile, Ranking, Topic
 from newsletter.ranking_postings import gather
 
@@ -363,8 +363,8 @@ def test_candidates_keep_the_first_copy_of_an_id() -> None:
     assert candidates.papers[0].title == "First"
 
 
-def test_real_day_of_papers() -> None:
-    """On a real listing day, a GUI-agent profile gets GUI-agent papers first, all with reasons."""
+def real_day() -> list[Paper]:
+    """The papers of a recorded Hugging Face listing day."""
     papers = []
     for item in json.loads((FIXTURES / "2025-08-13.json").read_text(encoding="utf-8")):
         raw = item["paper"]
@@ -379,8 +379,13 @@ def test_real_day_of_papers() -> None:
                 ai_keywords=tuple(raw.get("ai_keywords", ())),
             )
         )
+    return papers
+
+
+def test_real_day_of_papers() -> None:
+    """On a real listing day, a GUI-agent profile gets GUI-agent papers first, all with reasons."""
     ranking = rank(
-        topics("GUI agents", "computer-use agents", max_papers=3), Candidates.build(papers)
+        topics("GUI agents", "computer-use agents", max_papers=3), Candidates.build(real_day())
     )
     assert [r.reasons[0] for r in ranking.picked[:2]] == [
         "matched: computer-use agents (title)",
@@ -498,3 +503,28 @@ def test_postings_columns_read_back_what_was_gathered() -> None:
     summed = columns.weighted_sum([vocab["a"], vocab["b"]], [1.0, 10.0], columns.values, 3)
     assert summed.tolist() == [21.0, 0.0, 3.0]
     assert columns.counts.tolist() == [2, 1]
+
+
+def test_ranking_many_at_once_equals_ranking_each_alone() -> None:
+    """`rank_many` (how a run ranks its subscribers) picks, scores and explains exactly what
+    `rank` does for each profile alone, whatever the mix of profile parts in the batch."""
+    papers = real_day()
+    ids_of_day = [p.id for p in papers]
+    author = papers[3].authors[0] if papers[3].authors else "Nobody"
+    cases = [
+        Request(topics("GUI agents", "computer-use agents")),
+        Request(topics("video generation", "diffusion", max_papers=3), seen={ids_of_day[0]}),
+        Request(Profile()),  # no interests: the day's top votes
+        Request(topics("reinforcement learning", exclude=("robot",), min_upvotes=5)),
+        Request(Profile(authors=(author,), trending=1.0)),
+        Request(topics("agents", "language models", "reasoning", "benchmark", "vision")),
+        Request(Profile(liked=(ids_of_day[1],)), liked_papers=[papers[1]]),
+        Request(Profile(topics=(Topic("agents", 2.0), Topic("memory", 0.5)), max_papers=1)),
+        Request(topics("nothing like this", max_papers=0)),
+    ]
+    candidates = Candidates.build(papers, today=DAY)
+    together = rank_many(cases, candidates)
+    alone = [rank(c.profile, Candidates.build(papers, today=DAY), seen=c.seen,
+                  liked_papers=c.liked_papers) for c in cases]
+    assert together == alone
+    assert sum(len(r.picked) for r in together) > 20  # the cases do pick papers
