@@ -7,15 +7,19 @@ The day is built from every daily-papers fixture (about 420 distinct papers), to
 --papers with copies under new ids. Profiles are drawn with a fixed seed: 1-5 topics from the
 fixtures' ai_keywords (popular keywords are picked more often, as subscribers share interests),
 and now and then exclusions, followed authors, liked papers, min_upvotes, trending and a few
-already-sent ids. Prints the seconds for Candidates.build and for all the rank calls (the
-first pass computes every phrase; the second shows the cost once phrases are cached), and µs
-per profile. The target is rank calls ≤ 1 s on the 2-core development machine.
+already-sent ids. Prints the seconds for Candidates.build and for ranking every profile, twice
+each way: the first pass computes every phrase, the second shows the cost once phrases are
+cached. "batched" ranks PLAN_BATCH profiles per `rank_many` call, as a `send` run does; "one by
+one" calls `rank` per profile, as `preview` does; "without reasons" is the batched ranking
+without writing the picks' reasons. The last line is JSON. The target is ranking (batched,
+phrases computed) ≤ 1 s on the 2-core development machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import random
 import sys
 import time
@@ -23,8 +27,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from newsletter.matching import Candidates, rank
+from newsletter.matching import Candidates, Request, rank, rank_many
 from newsletter.models import Paper, Profile, Topic
+from newsletter.pipeline import PLAN_BATCH
+from newsletter.ranking_score import best, plan, scores
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from relevance import FIXTURES, load_day
@@ -78,20 +84,32 @@ def profiles(papers: list[Paper], count: int, rng: random.Random) -> list[tuple[
     return out
 
 
-def timed(work: Callable[[], object]) -> tuple[float, float]:
+def timed(work: Callable[..., object], *args: object) -> tuple[float, float]:
     """Wall-clock and CPU seconds of a call (CPU time is steadier on a busy machine)."""
     wall, cpu = time.perf_counter(), time.process_time()
-    work()
+    work(*args)
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def run(
-    candidates: Candidates, cases: list[tuple[Profile, set[str]]], by_id: dict[str, Paper]
-) -> None:
-    """Rank every profile once."""
-    for profile, seen in cases:
-        liked = [by_id[i] for i in profile.liked]
-        rank(profile, candidates, seen=seen, liked_papers=liked)
+def one_by_one(candidates: Candidates, requests: list[Request]) -> None:
+    """Rank every profile alone (`rank`, as `preview` does)."""
+    for r in requests:
+        rank(r.profile, candidates, seen=r.seen, liked_papers=r.liked_papers)
+
+
+def batched(candidates: Candidates, requests: list[Request]) -> None:
+    """Rank the profiles PLAN_BATCH at a time (`rank_many`, as a `send` run does)."""
+    for start in range(0, len(requests), PLAN_BATCH):
+        rank_many(requests[start : start + PLAN_BATCH], candidates)
+
+
+def scores_only(candidates: Candidates, requests: list[Request]) -> None:
+    """`batched` without the reasons: what choosing the papers costs on its own."""
+    for start in range(0, len(requests), PLAN_BATCH):
+        batch = requests[start : start + PLAN_BATCH]
+        plans = [plan(r.profile, candidates, r.liked_papers) for r in batch]
+        score = scores(plans, candidates, [r.seen for r in batch])
+        best(score, candidates, [r.profile.max_papers for r in batch])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,23 +124,42 @@ def main(argv: list[str] | None = None) -> None:
     papers = day_of_papers(args.papers)
     cases = profiles(papers, args.profiles, random.Random(args.seed))
     by_id = {p.id: p for p in papers}
+    requests = [Request(p, seen, [by_id[i] for i in p.liked]) for p, seen in cases]
+    today = papers[0].listed_on
+    fresh = lambda: Candidates.build(papers, today=today)  # noqa: E731
     built: list[Candidates] = []
-    build = timed(lambda: built.append(Candidates.build(papers, today=papers[0].listed_on)))
-    candidates = built[0]
-    cold = timed(lambda: run(candidates, cases, by_id))
-    warm = timed(lambda: run(candidates, cases, by_id))
-    n = len(cases)
+    build = timed(lambda: built.append(fresh()))
+    rows = [("Candidates.build", build)]
+    for name, work in (("batched", batched), ("one by one", one_by_one)):
+        candidates = fresh()
+        for state in ("phrases computed", "phrases cached"):
+            rows.append((f"rank all, {name} ({state})", timed(work, candidates, requests)))
+    rows.append(("batched, without reasons (cached)", timed(scores_only, candidates, requests)))
     phrases = {t.phrase for p, _ in cases for t in p.topics} | {
         e for p, _ in cases for e in p.exclude
     }
-    print(f"papers {len(candidates)}, profiles {n}, distinct phrases {len(phrases)}")
-    print(f"{'':34}{'wall s':>8}{'cpu s':>8}{'µs/profile (cpu)':>18}")
-    print(f"{'Candidates.build':34}{build[0]:8.3f}{build[1]:8.3f}")
-    for name, (wall, cpu) in (
-        ("rank all (phrases computed)", cold),
-        ("rank all again (phrases cached)", warm),
-    ):
-        print(f"{name:34}{wall:8.3f}{cpu:8.3f}{cpu / n * 1e6:18.1f}")
+    n = len(cases)
+    print(
+        f"papers {len(built[0])}, profiles {n}, distinct phrases {len(phrases)}, batch {PLAN_BATCH}"
+    )
+    print(f"{'':44}{'wall s':>8}{'cpu s':>8}{'µs/profile (cpu)':>18}")
+    for name, (wall, cpu) in rows:
+        per = "" if name == "Candidates.build" else f"{cpu / n * 1e6:18.1f}"
+        print(f"{name:44}{wall:8.3f}{cpu:8.3f}{per}")
+    cold = rows[1][1]
+    print(
+        json.dumps(
+            {
+                "papers": len(built[0]),
+                "profiles": n,
+                "phrases": len(phrases),
+                "build_s": round(build[0], 3),
+                "rank_cold_s": round(cold[0], 3),
+                "rank_warm_s": round(rows[2][1][0], 3),
+                "target_s": 1.0,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
