@@ -47,7 +47,7 @@ from typing import Any
 
 import aiosmtplib
 
-from newsletter import matching, pipeline
+from newsletter import matching, pipeline, planning
 from newsletter.config import Settings, SmtpSecurity
 from newsletter.delivery import make_transport
 from newsletter.fetching import import_files
@@ -160,15 +160,15 @@ def instrument(phases: Phases, largest: list[int], pool: list[EmailMessage]) -> 
     """Wrap the functions of each phase; note the largest HTML part; keep messages for the pool."""
     for owner, name, phase in (
         (pipeline, "cancel_ineligible", "plan"), (pipeline, "_skip_reason", "plan"),
-        (pipeline, "_plan_one", "plan"),
-        (matching.Candidates, "build", "rank"), (matching, "rank", "rank"),
+        (pipeline, "_expire_unsent", "plan"), (pipeline, "_outcome", "plan"),
+        (planning.Planner, "plan_many", "plan"),
+        (matching.Candidates, "build", "rank"), (matching, "rank_many", "rank"),
         (pipeline.Delivery, "_render", "render"), (pipeline, "build_message", "build_message"),
         (Store, "sync", "plan"),
         (Store, "begin_attempt", "record"), (Store, "mark_sent", "record"),
         (Store, "mark_unsent", "record"), (Store, "record_hard_bounce", "record"),
     ):
-        if hasattr(owner, name):
-            phases.wrap(owner, name, phase)
+        phases.wrap(owner, name, phase)  # fails loudly when a phase's function was renamed
     render, build = pipeline.Delivery._render, getattr(pipeline, "build_message")  # noqa: B009
 
     def render_noted(self: pipeline.Delivery, job: pipeline.Job) -> RenderedDigest:
