@@ -13,97 +13,28 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
 
 from newsletter.errors import InputError, RunError
 from newsletter.models import DigestState, Paper, RankedPaper, Source
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: the first schema
-    """
-    CREATE TABLE papers (
-        id TEXT PRIMARY KEY,
-        data TEXT NOT NULL,              -- the Paper's fields as JSON
-        first_listed_on TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE listings (
-        paper_id TEXT NOT NULL REFERENCES papers(id),
-        source TEXT NOT NULL,
-        listed_on TEXT NOT NULL,
-        PRIMARY KEY (paper_id, source, listed_on)
-    );
-    CREATE INDEX listings_by_day ON listings(listed_on, source);
-    CREATE TABLE fetches (
-        id INTEGER PRIMARY KEY,
-        source TEXT NOT NULL,
-        listed_on TEXT,
-        at TEXT NOT NULL,
-        status TEXT NOT NULL,            -- ok | empty | error
-        new INTEGER NOT NULL DEFAULT 0,
-        updated INTEGER NOT NULL DEFAULT 0,
-        skipped INTEGER NOT NULL DEFAULT 0,
-        detail TEXT NOT NULL DEFAULT ''
-    );
-    CREATE TABLE digests (
-        id INTEGER PRIMARY KEY,
-        subscriber TEXT NOT NULL,
-        digest_date TEXT NOT NULL,
-        window_start TEXT NOT NULL,
-        state TEXT NOT NULL,
-        message_id TEXT NOT NULL UNIQUE,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at TEXT,
-        planned_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        sent_at TEXT,
-        last_reply TEXT NOT NULL DEFAULT '',
-        UNIQUE (subscriber, digest_date)
-    );
-    CREATE INDEX digests_by_state ON digests(state);
-    CREATE TABLE digest_papers (
-        digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
-        position INTEGER NOT NULL,
-        paper_id TEXT NOT NULL REFERENCES papers(id),
-        score REAL NOT NULL,
-        reasons TEXT NOT NULL,
-        PRIMARY KEY (digest_id, position)
-    );
-    CREATE TABLE attempts (
-        digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
-        attempt INTEGER NOT NULL,
-        at TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        reply TEXT NOT NULL DEFAULT '',
-        PRIMARY KEY (digest_id, attempt)
-    );
-    CREATE TABLE seen (
-        subscriber TEXT NOT NULL,
-        paper_id TEXT NOT NULL REFERENCES papers(id),
-        digest_id INTEGER NOT NULL REFERENCES digests(id),
-        PRIMARY KEY (subscriber, paper_id)
-    );
-    CREATE TABLE subscriber_state (
-        subscriber TEXT PRIMARY KEY,
-        hard_bounces INTEGER NOT NULL DEFAULT 0,
-        disabled_at TEXT,
-        disabled_reason TEXT NOT NULL DEFAULT ''
-    );
-    """,
-    # 2: validators (ETag, Last-Modified) and bodies of upstream responses, for conditional GETs
-    """
-    CREATE TABLE http_cache (
-        url TEXT PRIMARY KEY,
-        etag TEXT,
-        last_modified TEXT,
-        body BLOB NOT NULL,
-        at TEXT NOT NULL
-    );
-    """,
+from newsletter.store_rows import (
+    AttemptRow,
+    DigestRow,
+    EarlierDigests,
+    UpsertCounts,
+    date_or_none,
+    datetime_or_none,
+    digest_row,
+    iso_or_none,
+    merge_papers,
+    paper_from_json,
+    paper_to_json,
 )
+from newsletter.store_schema import MIGRATIONS
+
+__all__ = ["MIGRATIONS", "AttemptRow", "DigestRow", "EarlierDigests", "Store", "UpsertCounts",
+           "merge_papers"]
+
 
 
 # Commits are not synced to disk one by one (WAL with synchronous=NORMAL): each commit is
@@ -117,125 +48,7 @@ MIGRATIONS: tuple[str, ...] = (
 _SYNC_COMMIT = "NORMAL"
 # Decoded papers kept per connection, checked against the stored JSON before reuse.
 _DECODED_MAX = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class UpsertCounts:
-    """What storing a batch changed."""
-
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class DigestRow:
-    """One row of the ledger."""
-
-    id: int
-    subscriber: str
-    digest_date: dt.date
-    window_start: dt.date
-    state: DigestState
-    message_id: str
-    attempts: int
-    next_attempt_at: dt.datetime | None
-    sent_at: dt.datetime | None
-    last_reply: str
-
-
-@dataclass(frozen=True, slots=True)
-class EarlierDigests:
-    """A subscriber's earlier digests as planning sees them (see `Store.earlier_digests`)."""
-
-    last_sent: dt.date | None  # the latest digest day that was sent
-    first_window_start: dt.date | None  # the earliest window of any digest, even expired
-    last_planned_at: dt.datetime | None  # when the latest digest was planned
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRow:
-    """One try at delivering a digest, for `history`."""
-
-    attempt: int
-    at: dt.datetime
-    outcome: str
-    reply: str
-
-
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _paper_json(paper: Paper) -> str:
-    data: dict[str, Any] = {}
-    for f in fields(Paper):
-        value = getattr(paper, f.name)
-        if isinstance(value, dt.date | dt.datetime):
-            value = value.isoformat()
-        elif isinstance(value, frozenset):
-            value = sorted(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        data[f.name] = value
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
-def _paper_from_json(text: str) -> Paper:
-    data = json.loads(text)
-    data["listed_on"] = dt.date.fromisoformat(data["listed_on"])
-    if data.get("published_at"):
-        data["published_at"] = dt.datetime.fromisoformat(data["published_at"])
-    for name in ("authors", "ai_keywords", "categories"):
-        data[name] = tuple(data.get(name) or ())
-    data["sources"] = frozenset(Source(s) for s in data.get("sources") or ())
-    known = {f.name for f in fields(Paper)}
-    return Paper(**{k: v for k, v in data.items() if k in known})
-
-
-def merge_papers(old: Paper, new: Paper) -> Paper:
-    """One paper from two sightings: newer values win, but nothing known is lost.
-
-    Votes and comments only grow; categories and sources are unions; the listing day is the
-    first one.
-    """
-    updates: dict[str, Any] = {}
-    for f in fields(Paper):
-        value = getattr(new, f.name)
-        if value not in (None, "", ()):
-            updates[f.name] = value
-    merged = replace(old, **updates)
-    return replace(
-        merged,
-        listed_on=min(old.listed_on, new.listed_on),
-        upvotes=max(old.upvotes, new.upvotes),
-        comments=max(old.comments, new.comments),
-        categories=tuple(dict.fromkeys(old.categories + new.categories)),
-        sources=old.sources | new.sources,
-    )
-
-
-def _row(row: sqlite3.Row) -> DigestRow:
-    return DigestRow(
-        id=row["id"],
-        subscriber=row["subscriber"],
-        digest_date=dt.date.fromisoformat(row["digest_date"]),
-        window_start=dt.date.fromisoformat(row["window_start"]),
-        state=DigestState(row["state"]),
-        message_id=row["message_id"],
-        attempts=row["attempts"],
-        next_attempt_at=_datetime(row["next_attempt_at"]),
-        sent_at=_datetime(row["sent_at"]),
-        last_reply=row["last_reply"],
-    )
-
-
-def _datetime(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text)
-
-
-def _date(text: str | None) -> dt.date | None:
-    return None if text is None else dt.date.fromisoformat(text)
+_NO_COUNTS = UpsertCounts()
 
 
 class Store:
@@ -355,18 +168,18 @@ class Store:
                 if row is None:
                     db.execute(
                         "INSERT INTO papers VALUES (?, ?, ?, ?, ?)",
-                        (paper.id, _paper_json(paper), paper.listed_on.isoformat(),
+                        (paper.id, paper_to_json(paper), paper.listed_on.isoformat(),
                          now.isoformat(), now.isoformat()),
                     )
                     new += 1
                 else:
-                    old = _paper_from_json(row["data"])
+                    old = paper_from_json(row["data"])
                     merged = merge_papers(old, paper)
                     if merged != old:
                         db.execute(
                             "UPDATE papers SET data = ?, first_listed_on = ?, updated_at = ? "
                             "WHERE id = ?",
-                            (_paper_json(merged), merged.listed_on.isoformat(), now.isoformat(),
+                            (paper_to_json(merged), merged.listed_on.isoformat(), now.isoformat(),
                              paper.id),
                         )
                         updated += 1
@@ -380,14 +193,14 @@ class Store:
 
     def record_fetch(
         self, source: Source, listed_on: dt.date | None, now: dt.datetime, status: str,
-        counts: UpsertCounts = UpsertCounts(), skipped: int = 0, detail: str = "",
+        counts: UpsertCounts = _NO_COUNTS, skipped: int = 0, detail: str = "",
     ) -> None:
         """Remember what a fetch yielded, so `history` can say "no announcement that day"."""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO fetches (source, listed_on, at, status, new, updated, skipped, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (source.value, _iso(listed_on), now.isoformat(), status, counts.new,
+                (source.value, iso_or_none(listed_on), now.isoformat(), status, counts.new,
                  counts.updated, skipped, detail),
             )
 
@@ -445,7 +258,7 @@ class Store:
             return found[1]
         if len(self._decoded) >= _DECODED_MAX:
             self._decoded.clear()
-        paper = _paper_from_json(data)
+        paper = paper_from_json(data)
         self._decoded[paper_id] = (data, paper)
         return paper
 
@@ -467,7 +280,7 @@ class Store:
             "SELECT * FROM digests WHERE subscriber = ? AND digest_date = ?",
             (subscriber, day.isoformat()),
         ).fetchone()
-        return None if row is None else _row(row)
+        return None if row is None else digest_row(row)
 
     def earlier_digests(self, subscriber: str, before: dt.date) -> EarlierDigests:
         """What planning needs to know of the subscriber's digests before `before`, at once."""
@@ -476,7 +289,7 @@ class Store:
             "max(planned_at) FROM digests WHERE subscriber = ? AND digest_date < ?",
             (subscriber, before.isoformat()),
         ).fetchone()
-        return EarlierDigests(_date(sent), _date(first), _datetime(planned))
+        return EarlierDigests(date_or_none(sent), date_or_none(first), datetime_or_none(planned))
 
     def last_sent_date(self, subscriber: str, before: dt.date) -> dt.date | None:
         row = self._db.execute(
@@ -500,7 +313,7 @@ class Store:
             "SELECT max(planned_at) FROM digests WHERE subscriber = ? AND digest_date < ?",
             (subscriber, before.isoformat()),
         ).fetchone()
-        return _datetime(row[0])
+        return datetime_or_none(row[0])
 
     def plan(
         self, subscriber: str, day: dt.date, window_start: dt.date, message_id: str,
@@ -557,7 +370,7 @@ class Store:
             sql += " AND digest_date = ?"
             params.append(day.isoformat())
         rows = self._db.execute(sql + " ORDER BY digest_date, id", params).fetchall()
-        return [_row(row) for row in rows]
+        return [digest_row(row) for row in rows]
 
     def unsent(self) -> list[DigestRow]:
         """Digests planned but not delivered (planned, sending, retry), of any day."""
@@ -565,7 +378,7 @@ class Store:
             "SELECT * FROM digests WHERE state IN ('planned', 'sending', 'retry') "
             "ORDER BY digest_date, id"
         ).fetchall()
-        return [_row(row) for row in rows]
+        return [digest_row(row) for row in rows]
 
     def expire_unsent(self, subscriber: str, before: dt.date, now: dt.datetime) -> list[dt.date]:
         """A newer digest is due: older undelivered ones expire; their papers stay unseen."""
@@ -656,7 +469,7 @@ class Store:
             db.execute(
                 "UPDATE digests SET state = ?, updated_at = ?, last_reply = ?, "
                 "next_attempt_at = ? WHERE id = ?",
-                (state.value, now.isoformat(), reply, _iso(next_attempt_at), digest_id),
+                (state.value, now.isoformat(), reply, iso_or_none(next_attempt_at), digest_id),
             )
             self._log_attempt(db, digest_id, row["attempts"], now, state.value, reply)
 
@@ -676,7 +489,7 @@ class Store:
             sql, params = sql + " WHERE subscriber = ?", [subscriber]
         rows = self._db.execute(sql + " ORDER BY digest_date DESC, subscriber LIMIT ?",
                                 [*params, limit]).fetchall()
-        return [_row(row) for row in rows]
+        return [digest_row(row) for row in rows]
 
     def attempts(self, digest_id: int) -> list[AttemptRow]:
         rows = self._db.execute(
