@@ -51,6 +51,7 @@ class Unsettable(StrEnum):
     MAX_PAPERS = "max_papers"
     MIN_UPVOTES = "min_upvotes"
     TRENDING = "trending"
+    RECENCY = "recency"
     SOURCES = "sources"
 
 

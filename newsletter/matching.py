@@ -22,7 +22,7 @@ The modules, in the order the work flows:
 
 The score of a paper (higher is better) is
 
-    relevance * (1 + trending * votes) * (1 + RECENCY * freshness) * pushdown
+    relevance * (1 + trending * votes) * (1 + recency * freshness) * pushdown
 
 - relevance blends two views of the topics, then adds the liked papers and followed authors
   (`ranking_score`):
@@ -40,7 +40,8 @@ The score of a paper (higher is better) is
 - votes is log(1 + upvotes) / log(1 + the most upvotes among the candidates), in [0, 1]
   (`ranking_facts`);
 - freshness is 1 for a paper listed `today` and halves every HALF_LIFE_DAYS before it (0
-  when no `today` was given);
+  when no `today` was given); `trending` and `recency` are the profile's knobs (recency is 0
+  unless asked for: on the judged set, any age boost only cost relevance);
 - pushdown is SOFT_EXCLUDE_FACTOR for each exclude phrase mentioned in passing, else 1
   (`ranking_candidates`).
 

@@ -126,6 +126,7 @@ class Topic:
 
 
 DEFAULT_TRENDING = 0.3
+DEFAULT_RECENCY = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,7 @@ class Profile:
     min_upvotes: int = 0
     max_papers: int = 10
     trending: float = DEFAULT_TRENDING
+    recency: float = DEFAULT_RECENCY
 
 
 @dataclass(frozen=True, slots=True)

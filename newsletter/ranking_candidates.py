@@ -43,7 +43,7 @@ class Candidates(Index):
         self._excludes: dict[str, tuple[Positions, Vector]] = {}
         self._likes: dict[str, Vector] = {}
         self._labels: dict[str, PhraseLabels] = {}
-        self._multipliers: dict[float, Vector] = {}
+        self._multipliers: dict[tuple[float, float], Vector] = {}
         self._below: dict[int, Positions] = {}
 
     @classmethod
@@ -130,13 +130,16 @@ class Candidates(Index):
         """How one paper matched a phrase (see `labels`)."""
         return self.labels(text)(doc)
 
-    def multiplier(self, trending: float) -> Vector:
-        """(1 + trending * votes) * freshness boost, per candidate; cached per trending value."""
-        found = self._multipliers.get(trending)
+    def multiplier(self, trending: float, recency: float) -> Vector:
+        """(1 + trending * votes) * (1 + recency * freshness), per candidate; cached per pair
+        of values (a run's profiles have a few)."""
+        found = self._multipliers.get((trending, recency))
         if found is None:
             facts = self.facts
-            boosted = (1.0 + trending * facts.votes) * facts.boost
-            found = self._multipliers[trending] = shared(boosted)
+            boosted = 1.0 + trending * facts.votes
+            if recency:
+                boosted *= 1.0 + recency * facts.freshness
+            found = self._multipliers[trending, recency] = shared(boosted)
         return found
 
     def below(self, min_upvotes: int) -> Positions:

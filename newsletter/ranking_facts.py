@@ -18,7 +18,6 @@ from newsletter.models import Paper
 from newsletter.ranking_index import Vector, shared
 from newsletter.ranking_postings import Ints
 
-RECENCY = 0.15  # a paper listed today scores up to this much more than an old one
 HALF_LIFE_DAYS = 7.0
 HOT_SHARE = 0.2  # "trending" is said of the candidates' top fifth by votes ...
 HOT_MIN_VOTES = 10  # ... that have at least this many votes
@@ -32,7 +31,7 @@ class Facts:
         self.papers = papers
         self._votes([max(0, p.upvotes) for p in papers])
         ages = [(today - p.listed_on).days if today else None for p in papers]
-        self.boost: Vector = shared(1.0 + RECENCY * np.array([_freshness(a) for a in ages]))
+        self.freshness: Vector = shared(np.array([_freshness(a) for a in ages], dtype=np.float64))
         self._people()
 
     def _votes(self, ups: list[int]) -> None:

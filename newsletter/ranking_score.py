@@ -121,8 +121,7 @@ def scores(plans: Sequence[Plan], c: Candidates, seen: Sequence[Collection[str]]
     """Every candidate's final score for each profile, 0 where it may not be picked (see
     `matching`); a row per plan, `seen` the ids each has been sent."""
     rel = relevance(plans, c)
-    trending = np.array([plan.profile.trending for plan in plans])
-    score = rel * _multipliers(c, trending)
+    score = rel * _multipliers(c, [(p.profile.trending, p.profile.recency) for p in plans])
     kept = [
         row[plan.authors] if plan.authors else None for row, plan in zip(score, plans, strict=True)
     ]
@@ -141,10 +140,12 @@ def scores(plans: Sequence[Plan], c: Candidates, seen: Sequence[Collection[str]]
     return score
 
 
-def _multipliers(c: Candidates, trending: Vector) -> Matrix:
-    """`Candidates.multiplier` of each profile's trending value, a row per profile."""
-    values, which = np.unique(trending, return_inverse=True)
-    return np.stack([c.multiplier(float(v)) for v in values])[which]
+def _multipliers(c: Candidates, knobs: list[tuple[float, float]]) -> Matrix:
+    """`Candidates.multiplier` of each profile's (trending, recency), a row per profile."""
+    distinct = list(dict.fromkeys(knobs))
+    where = {knob: i for i, knob in enumerate(distinct)}
+    rows = np.stack([c.multiplier(*knob) for knob in distinct])
+    return rows[[where[knob] for knob in knobs]]
 
 
 def _filter(plan: Plan, c: Candidates, score: Vector) -> None:

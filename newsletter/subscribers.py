@@ -24,6 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from newsletter.errors import ConfigError
 from newsletter.models import (
+    DEFAULT_RECENCY,
     DEFAULT_TRENDING,
     Frequency,
     OnEmpty,
@@ -68,6 +69,7 @@ class Options(_Strict):
     max_papers: int | None = Field(default=None, ge=1, le=100)
     min_upvotes: int | None = Field(default=None, ge=0)
     trending: float | None = Field(default=None, ge=0, le=1)
+    recency: float | None = Field(default=None, ge=0, le=1)
     sources: list[Literal["hf", "arxiv"]] | None = Field(default=None, min_length=1)
     on_empty: Literal["skip", "note"] | None = None
 
@@ -215,6 +217,7 @@ def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
         min_upvotes=_pick(entry, base, "min_upvotes", 0),
         max_papers=_pick(entry, base, "max_papers", 10),
         trending=_pick(entry, base, "trending", DEFAULT_TRENDING),
+        recency=_pick(entry, base, "recency", DEFAULT_RECENCY),
     )
     return Subscriber(
         email=entry.email,

@@ -282,12 +282,34 @@ def test_trending_blends_votes(trending: float, first: str) -> None:
     assert ("trending: 87 votes" in reasons_of(ranking, "2508.00002")) is (trending > 0)
 
 
-def test_recency_prefers_newer_papers_when_today_is_known() -> None:
-    """Of two equal papers, the one listed nearer `today` ranks first; no `today`, no effect."""
+@pytest.mark.parametrize(
+    ("recency", "today", "first"),
+    [
+        (0.5, DAY, "2508.00002"),  # asked for: the newer of two equal papers first
+        (1.0, DAY, "2508.00002"),
+        (0.0, DAY, "2508.00001"),  # the default: age does not count, the tie goes to the id
+        (0.5, None, "2508.00001"),  # no `today`: no age to count
+    ],
+)
+def test_recency_prefers_newer_papers_when_asked(
+    recency: float, today: dt.date | None, first: str
+) -> None:
+    """A profile's `recency` lifts papers listed nearer `today`; 0 leaves age out."""
     old = Paper("2508.00001", "Sparse attention", "", DAY - dt.timedelta(days=6))
     new = Paper("2508.00002", "Sparse attention", "", DAY)
-    assert ids(rank(topics("sparse attention"), day(old, new, today=DAY)))[0] == "2508.00002"
-    assert ids(rank(topics("sparse attention"), day(old, new)))[0] == "2508.00001"
+    profile = topics("sparse attention", recency=recency)
+    assert ids(rank(profile, day(old, new, today=today)))[0] == first
+
+
+def test_recency_does_not_outweigh_relevance() -> None:
+    """Even at its strongest, recency reorders near ties: a week-old paper about the topic
+    beats today's paper that only mentions it."""
+    old = paper("2508.00001", "Sparse attention for long contexts",
+                "We study sparse attention. Sparse attention is fast.")
+    old = Paper(old.id, old.title, old.abstract, DAY - dt.timedelta(days=7))
+    new = paper("2508.00002", "Protein folding", "Among other tools we use sparse attention.")
+    ranking = rank(topics("sparse attention", recency=1.0), day(old, new, today=DAY))
+    assert ids(ranking)[:2] == ["2508.00001", "2508.00002"]
 
 
 def test_seen_papers_never_rank() -> None:
@@ -517,6 +539,7 @@ def test_ranking_many_at_once_equals_ranking_each_alone() -> None:
         Request(Profile()),  # no interests: the day's top votes
         Request(topics("reinforcement learning", exclude=("robot",), min_upvotes=5)),
         Request(Profile(authors=(author,), trending=1.0)),
+        Request(topics("agents", recency=0.5, trending=0.0)),
         Request(topics("agents", "language models", "reasoning", "benchmark", "vision")),
         Request(Profile(liked=(ids_of_day[1],)), liked_papers=[papers[1]]),
         Request(Profile(topics=(Topic("agents", 2.0), Topic("memory", 0.5)), max_papers=1)),

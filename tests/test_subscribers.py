@@ -51,6 +51,23 @@ subscribers:
     assert second.profile.max_papers == 9 and second.timezone == "UTC"
 
 
+def test_recency_and_trending_knobs(tmp_path: Path) -> None:
+    """`recency` and `trending` come from `defaults` or the subscriber, 0 to 1; recency is off
+    unless asked for, and a value out of range names its line."""
+    path = _write(tmp_path, """
+defaults: {trending: 0.5}
+subscribers:
+  - {email: a@x.org, topics: [a]}
+  - {email: b@x.org, topics: [b], recency: 0.4, trending: 0}
+""")
+    first, second = load_subscribers(path)
+    assert (first.profile.trending, first.profile.recency) == (0.5, 0.0)
+    assert (second.profile.trending, second.profile.recency) == (0.0, 0.4)
+    bad = _write(tmp_path, "subscribers:\n  - {email: a@x.org, topics: [a], recency: 2}\n")
+    (problem,) = _problems(bad)
+    assert problem.startswith(f"{bad}:2:") and "`recency`" in problem and "1" in problem
+
+
 def test_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     """A YAML syntax error is reported as file:line:col."""
     text = "subscribers:\n  - email: a@b.org\n    topics: [x\n  - email: c@d.org\n"
