@@ -11,6 +11,8 @@ spelled once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -60,9 +62,13 @@ class PhraseLabels:
 
     def _spell(self, code: int) -> Label:
         """The words and key of a label code."""
-        phrase = self.variants[code >> _VARIANT]
+        number = code >> _VARIANT
+        phrase = self.variants[number]
         chosen = [i for i in range(len(phrase.units)) if code >> i & 1]
-        words = phrase.shown if code & _WHOLE else _spell(phrase, chosen)
+        if code & _WHOLE:
+            words = self.text if number == 0 else _spell(phrase, range(len(phrase.units)))
+        else:
+            words = _spell(phrase, chosen)
         key = " ".join(sorted({s for i in chosen for s in phrase.units[i].stems}))
         if code & _TITLE:
             return f"{words} (title)", f"{key} (title)"
@@ -112,12 +118,15 @@ def _telling(index: Index, stems: tuple[str, ...]) -> bool:
     return min(map(index.idf_of, stems)) >= LABEL_MIN_IDF
 
 
-def _spell(phrase: Phrase, chosen: list[int]) -> str:
+def _spell(phrase: Phrase, chosen: Iterable[int]) -> str:
     """The chosen words in the user's spelling; a hyphenated group is written whole when all
     its words are chosen ("text-to-image", not "text image")."""
     picked = set(chosen)
+    units = phrase.units
     words = (
-        phrase.units[i].group if picked.issuperset(phrase.groups[i]) else phrase.units[i].word
-        for i in chosen
+        units[i].group
+        if picked.issuperset(j for j, other in enumerate(units) if other.group == units[i].group)
+        else units[i].word
+        for i in sorted(picked)
     )
     return " ".join(dict.fromkeys(words))
