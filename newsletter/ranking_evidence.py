@@ -35,12 +35,21 @@ class Signal(NamedTuple):
 
 
 class Evidence:
-    """`Signal`s of phrase words and links over one index, cached per key."""
+    """`Signal`s of phrase words and links over one index, cached per key.
+
+    What every signal needs of a key's postings is worked out once for all the entries when
+    the index is built: the saturated evidence, and whether the abstract repeats the key.
+    """
 
     def __init__(self, index: Index) -> None:
-        """Evidence over `index`; nothing is computed until asked for."""
+        """Evidence over `index`; no signal is computed until asked for."""
         self.index = index
         self._cache: dict[Key, Signal] = {}
+        counts = index.postings.values
+        self._saturated = shared(counts / (counts + SATURATION))  # per entry of `postings`
+        said = index.abstracts
+        self._repeated = said.select(said.values > COMPONENT_MENTIONS)
+        self._passing = shared(np.full(len(index), COMPONENT_FACTOR))
 
     def __call__(self, key: Key) -> Signal:
         """The signal of a phrase word (a tuple of stems) or of a link (a tuple of pairs)."""
@@ -51,60 +60,68 @@ class Evidence:
 
     def _signal(self, key: Key) -> Signal:
         """Compute a `Signal` from the postings."""
-        index, n = self.index, len(self.index)
+        index = self.index
         every = isinstance(key[0], str)  # a word needs all its stems, a link any of its pairs
         found = [index.vocab.get(k) for k in key]
         ids = [k for k in found if k is not None]
         if not ids or (every and len(ids) < len(found)):
-            return _absent(n)
+            return _absent(len(index))
         if len(ids) == 1:
-            raw, titled, repeated = _sparse(index, ids[0])
-        else:
-            raw, titled, repeated = _combined(index, ids, every)
-        factor = np.full(n, COMPONENT_FACTOR)
+            return self._single(ids[0])
+        return self._combined(ids, every)
+
+    def _single(self, key: int) -> Signal:
+        """The signal of one key, read off its postings and the per-entry arrays."""
+        index, n = self.index, len(self.index)
+        where = index.postings.span(key)
+        docs = index.postings.docs[where]
+        saturated = np.zeros(n)
+        saturated[docs] = self._saturated[where]
+        present = np.zeros(n, dtype=bool)
+        present[docs] = True
+        titled = index.titles.docs[index.titles.span(key)]
+        return self._with_factor(saturated, present, titled, self._repeated[key])
+
+    def _with_factor(
+        self, saturated: Vector, present: Mask, titled: Positions, repeated: Positions
+    ) -> Signal:
+        """A `Signal`, its arrays read-only, with the factor of a passing mention."""
+        factor = self._passing.copy()
         factor[titled] = 1.0
         factor[repeated] = 1.0
-        return Signal(
-            shared(raw / (raw + SATURATION)),
-            shared(raw > 0),
-            shared(titled),
-            shared(repeated),
-            shared(factor),
-        )
+        arrays = (saturated, present, titled, repeated, factor)
+        return Signal(*(shared(array) for array in arrays))
+
+    def _combined(self, keys: list[int], every: bool) -> Signal:
+        """The signal of several keys: all of them (a word's stems) or any (a link's pairs)."""
+        index, n = self.index, len(self.index)
+        pick = np.minimum.reduce if every else np.maximum.reduce
+        counts = pick([index.postings.vector(k, n) for k in keys])
+        said = pick([index.abstracts.vector(k, n) for k in keys])
+        masks = [index.titles.mask(k, n) for k in keys]
+        titled = np.logical_and.reduce(masks) if every else np.logical_or.reduce(masks)
+        repeated = np.flatnonzero(said > COMPONENT_MENTIONS)
+        saturated = counts / (counts + SATURATION)
+        return self._with_factor(saturated, counts > 0, np.flatnonzero(titled), repeated)
+
+    def passing(self, groups: list[Signal]) -> Vector:
+        """COMPONENT_FACTOR where a phrase is neither whole in the title nor said twice in the
+        abstract (all its links, or its one word), else 1."""
+        if len(groups) == 1:
+            return groups[0].passing
+        out = self._passing.copy()
+        out[_in_all([g.titled for g in groups])] = 1.0
+        out[_in_all([g.repeated for g in groups])] = 1.0
+        return out
 
 
-def passing(groups: list[Signal]) -> Vector:
-    """COMPONENT_FACTOR where a phrase is neither whole in the title nor said twice in the
-    abstract (all its links, or its one word), else 1."""
-    if len(groups) == 1:
-        return groups[0].passing
-    n = len(groups[0].passing)
-    out = np.full(n, COMPONENT_FACTOR)
-    for docs in ([g.titled for g in groups], [g.repeated for g in groups]):
-        times = np.bincount(np.concatenate(docs), minlength=n)
-        out[times == len(groups)] = 1.0
-    return out
-
-
-def _sparse(index: Index, key: int) -> tuple[Vector, Positions, Positions]:
-    """A key's field-weighted counts over the candidates, the papers with it in the title, and
-    those whose abstract says it more than COMPONENT_MENTIONS times."""
-    raw = index.postings.vector(key, len(index))
-    titled = index.titles.docs[index.titles.span(key)]
-    where = index.abstracts.span(key)
-    said = index.abstracts.docs[where][index.abstracts.values[where] > COMPONENT_MENTIONS]
-    return raw, titled, said
-
-
-def _combined(index: Index, keys: list[int], every: bool) -> tuple[Vector, Positions, Positions]:
-    """`_sparse` of several keys: all of them (a word's stems) or any (a link's pairs)."""
-    n = len(index)
-    pick = np.minimum.reduce if every else np.maximum.reduce
-    counts = pick([index.postings.vector(k, n) for k in keys])
-    said = pick([index.abstracts.vector(k, n) for k in keys])
-    masks = [index.titles.mask(k, n) for k in keys]
-    titled = np.logical_and.reduce(masks) if every else np.logical_or.reduce(masks)
-    return counts, np.flatnonzero(titled), np.flatnonzero(said > COMPONENT_MENTIONS)
+def _in_all(positions: list[Positions]) -> list[int]:
+    """The papers found in every one of the lists: these lists are short (the papers with a
+    link in the title, say), so Python sets do it faster than array operations."""
+    common = set(positions[0].tolist())
+    for more in positions[1:]:
+        common.intersection_update(more.tolist())
+    return list(common)
 
 
 def _absent(n: int) -> Signal:

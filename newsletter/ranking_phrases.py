@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from newsletter import textmatch
-from newsletter.ranking_evidence import Evidence, passing
+from newsletter.ranking_evidence import Evidence
 from newsletter.ranking_index import Index, Mask, Vector, shared
 from newsletter.ranking_text import Pair, pair
 
@@ -37,37 +37,37 @@ class Phrase:
 
     `units` are its words as textmatch analysed them; `links[i]` are the stem pairs that put
     word i and word i + 1 side by side, in either order; `sources` say which words of the
-    phrase each word stands for; `swapped` are the words a synonym brought in, which count only
-    all together; `factor` discounts synonyms; `groups` are, per word, the words of its
-    hyphenated group.
+    phrase each word stands for, and `sharing` by how many words each source is shared;
+    `swapped` are the words a synonym brought in, which count only all together; `factor`
+    discounts synonyms.
     """
 
-    shown: str
     units: tuple[textmatch.Unit, ...]
     links: tuple[tuple[Pair, ...], ...]
     sources: tuple[tuple[int, ...], ...]
+    sharing: tuple[int, ...]
     swapped: tuple[int, ...]
     factor: float
-    groups: tuple[tuple[int, ...], ...]
 
 
-def _compile(text: str, variant: textmatch.Variant, original: bool) -> Phrase:
+def _compile(variant: textmatch.Variant) -> Phrase:
     """Turn a textmatch variant into what the matcher needs."""
-    links = tuple(
-        tuple(sorted({pair(a.stems[-1], b.stems[0]), pair(b.stems[-1], a.stems[0])}))
-        for a, b in pairwise(variant.units)
-    )
-    shown = text if original else " ".join(dict.fromkeys(u.group for u in variant.units))
+    links = tuple(_link(a.stems, b.stems) for a, b in pairwise(variant.units))
+    sharing = tuple(variant.sources.count(src) for src in variant.sources)
     factor = SYNONYM_FACTOR if variant.synonym else 1.0
-    units = variant.units
-    groups = tuple(tuple(j for j, v in enumerate(units) if v.group == u.group) for u in units)
-    return Phrase(shown, units, links, variant.sources, variant.swapped, factor, groups)
+    return Phrase(variant.units, links, variant.sources, sharing, variant.swapped, factor)
+
+
+def _link(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[Pair, ...]:
+    """The stem pairs that put word a and word b side by side, in either order."""
+    forward, backward = pair(a[-1], b[0]), pair(b[-1], a[0])
+    return (forward,) if forward == backward else tuple(sorted((forward, backward)))
 
 
 @functools.lru_cache(maxsize=65536)
 def variants(text: str) -> tuple[Phrase, ...]:
     """The ways to match a phrase (see `textmatch.variants`), compiled once per process."""
-    return tuple(_compile(text, v, i == 0) for i, v in enumerate(textmatch.variants(text)))
+    return tuple(map(_compile, textmatch.variants(text)))
 
 
 class PhraseMatch(NamedTuple):
@@ -93,8 +93,10 @@ def match(index: Index, text: str, evidence: Evidence) -> PhraseMatch:
 def _variant_idfs(own: list[float], phrase: Phrase) -> list[float]:
     """IDF of a variant's words: a word swapped in shares the weight of the words it replaces,
     so a synonym neither adds nor removes importance."""
-    sharing = {src: phrase.sources.count(src) for src in phrase.sources}
-    return [sum(own[j] for j in src) / sharing[src] for src in phrase.sources]
+    return [
+        sum(own[j] for j in src) / shared_by
+        for src, shared_by in zip(phrase.sources, phrase.sharing, strict=True)
+    ]
 
 
 def _match_variant(phrase: Phrase, idfs: list[float], evidence: Evidence) -> Vector:
@@ -112,8 +114,10 @@ def _match_variant(phrase: Phrase, idfs: list[float], evidence: Evidence) -> Vec
     links = [evidence(keys) for keys in phrase.links]
     if links:
         score *= BAG_SHARE
-        score += ((1.0 - BAG_SHARE) * scale) * _best_run([s.saturated for s in links], idfs)
-    score *= passing(links or words[:1])
+        run = _best_run([s.saturated for s in links], idfs)
+        run *= (1.0 - BAG_SHARE) * scale
+        score += run
+    score *= evidence.passing(links or words[:1])
     if phrase.swapped:
         score[~np.logical_and.reduce([words[i].present for i in phrase.swapped])] = 0.0
     return score

@@ -39,6 +39,8 @@ class Columns:
         self.counts: Ints = np.bincount(self.paper_keys, minlength=size)  # papers per key
         self._start = _offsets(self.counts)
         self._paper_start = _offsets(np.bincount(in_order, minlength=papers))
+        for array in (self.paper_keys, self.paper_values, self.keys, self.docs, self.values):
+            array.flags.writeable = False  # so that slices handed out are read-only too
 
     def span(self, key: int) -> slice:
         """Where the entries of one key are in `docs` and `values`."""
@@ -61,6 +63,10 @@ class Columns:
         out[self.docs[self.span(key)]] = True
         return out
 
+    def select(self, keep: npt.NDArray[np.bool_]) -> KeyDocs:
+        """The papers of the entries that `keep` flags (in `docs` order), still by key."""
+        return KeyDocs(self.keys[keep], self.docs[keep], len(self.counts))
+
     def weighted_sum(self, keys: list[int], weights: list[float], values: Floats, n: int) -> Floats:
         """The sum over keys of weight * the key's entries of `values`, as a vector over the n
         papers, in one pass over the entries however many keys there are."""
@@ -70,6 +76,20 @@ class Columns:
         docs = np.concatenate([self.docs[p] for p in parts])
         scaled = np.concatenate([values[p] * w for p, w in zip(parts, weights, strict=True)])
         return np.bincount(docs, scaled, minlength=n).astype(np.float64)
+
+
+class KeyDocs:
+    """Papers grouped by key id, as `Columns.docs` but for some of the entries only."""
+
+    def __init__(self, keys: Ints, docs: Ints, size: int) -> None:
+        """`docs[i]` has key id `keys[i]`, and `keys` is sorted; `size` is the number of key ids."""
+        self.docs = docs
+        self.docs.flags.writeable = False
+        self._start = _offsets(np.bincount(keys, minlength=size))
+
+    def __getitem__(self, key: int) -> Ints:
+        """The papers of one key (a read-only view)."""
+        return self.docs[self._start[key] : self._start[key + 1]]
 
 
 def gather(vocab: dict[K, int], entries: Entries[K], papers: int, *, grow: bool) -> Columns:

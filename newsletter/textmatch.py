@@ -227,7 +227,7 @@ def clean(text: str) -> str:
 def join_prefixes(text: str) -> str:
     """Write "pre-training" and "pretraining", "non-autoregressive" and "nonautoregressive",
     the same way."""
-    return _PREFIX.sub(lambda m: m.group(1), text)
+    return _PREFIX.sub(r"\1", text) if "-" in text else text
 
 
 def sentences(text: str) -> list[str]:
@@ -351,14 +351,21 @@ def analyse_phrase(phrase: str) -> list[Unit]:
             conjunction = True
             continue
         for word in _WORD.findall(group):
-            long_form = expand_word(word, {}, query=True)
-            parts = _WORD.findall(join_prefixes(long_form).lower()) if long_form else [word.lower()]
-            stems = tuple(stem(w) for w in parts if w not in STOPWORDS)
+            stems = _query_stems(word)
             if stems and (not out or out[-1].stems != stems):
                 out.append(Unit(stems, word, group, conjunction and bool(out)))
                 conjunction = False
         conjunction = conjunction or chunk[-1] in _PUNCTUATION
     return out[:MAX_PHRASE_WORDS]
+
+
+@functools.lru_cache(maxsize=65536)
+def _query_stems(word: str) -> tuple[str, ...]:
+    """The stems of one word of a profile phrase (an acronym's are its long form's, a stop
+    word has none); memoised, as thousands of phrases share their words."""
+    long_form = expand_word(word, {}, query=True)
+    parts = _WORD.findall(join_prefixes(long_form).lower()) if long_form else [word.lower()]
+    return tuple(stem(w) for w in parts if w not in STOPWORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,9 +427,9 @@ def _synonyms(base: Variant) -> list[Variant]:
     """`base` with each SYNONYMS member it contains swapped for the other members."""
     out: list[Variant] = []
     stems = {s for u in base.units for s in u.stems}
-    if stems.isdisjoint(_synonym_stems()):
-        return out
-    for members in _synonym_units():
+    for members, group_stems in _synonym_groups():
+        if stems.isdisjoint(group_stems):
+            continue
         for member in members:
             found = _find_units(base.units, member, stems)
             if found is None:
@@ -431,38 +438,40 @@ def _synonyms(base: Variant) -> list[Variant]:
             replaced = tuple(j for src in base.sources[start:end] for j in src)
             for other in members:
                 if other is not member:
-                    units = base.units[:start] + other + base.units[end:]
-                    sources = base.sources[:start] + (replaced,) * len(other) + base.sources[end:]
-                    swapped = tuple(range(start, start + len(other)))
+                    units = base.units[:start] + other.units + base.units[end:]
+                    size = len(other.units)
+                    sources = base.sources[:start] + (replaced,) * size + base.sources[end:]
+                    swapped = tuple(range(start, start + size))
                     out.append(Variant(units, sources, synonym=True, swapped=swapped))
     return out
 
 
-_synonym_memo: list[list[tuple[Unit, ...]]] = []
-_synonym_stem_memo: set[str] = set()
+class _Member(NamedTuple):
+    """A member of a SYNONYMS group, analysed: its units, and all their stems in order."""
+
+    units: tuple[Unit, ...]
+    stems: tuple[str, ...]
 
 
-def _synonym_stems() -> set[str]:
-    """Every stem of SYNONYMS: a phrase with none of them has no synonym variant."""
-    if not _synonym_stem_memo:
-        _synonym_stem_memo.update(
-            s for members in _synonym_units() for m in members for u in m for s in u.stems
-        )
-    return _synonym_stem_memo
-
-
-def _synonym_units() -> list[list[tuple[Unit, ...]]]:
-    """SYNONYMS, analysed once."""
-    if not _synonym_memo:
-        _synonym_memo.extend([tuple(analyse_phrase(m)) for m in group] for group in SYNONYMS)
-    return _synonym_memo
+@functools.cache
+def _synonym_groups() -> tuple[tuple[tuple[_Member, ...], frozenset[str]], ...]:
+    """SYNONYMS analysed once: each group's members, and every stem of the group (a phrase
+    with none of them cannot contain a member)."""
+    out = []
+    for group in SYNONYMS:
+        members = []
+        for name in group:
+            units = tuple(analyse_phrase(name))
+            members.append(_Member(units, tuple(s for u in units for s in u.stems)))
+        out.append((tuple(members), frozenset(s for m in members for s in m.stems)))
+    return tuple(out)
 
 
 def _find_units(
-    units: tuple[Unit, ...], member: tuple[Unit, ...], stems: set[str]
+    units: tuple[Unit, ...], member: _Member, stems: set[str]
 ) -> tuple[int, int] | None:
     """Where the stems of `member` run over whole consecutive units: (first, after last)."""
-    wanted = [s for u in member for s in u.stems]
+    wanted = member.stems
     if not stems.issuperset(wanted):
         return None
     for start in range(len(units)):
@@ -471,7 +480,7 @@ def _find_units(
         while end < len(units) and len(found) < len(wanted):
             found.extend(units[end].stems)
             end += 1
-        if found == wanted:
+        if tuple(found) == wanted:
             return start, end
     return None
 
