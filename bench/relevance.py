@@ -3,6 +3,7 @@
     .venv/bin/python bench/relevance.py              # the whole month as one pool
     .venv/bin/python bench/relevance.py --week       # each ISO week of the month on its own
     .venv/bin/python bench/relevance.py --out run.json
+    .venv/bin/python bench/relevance.py --semantic   # rank by meaning too (the `semantic` extra)
 
 Loads the August daily-papers fixtures with a tiny loader of its own, turns every profile of
 profiles.yaml into a `Profile` (max_papers=10, the other knobs at their defaults), ranks with
@@ -24,6 +25,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,6 +35,7 @@ from ruamel.yaml import YAML
 
 from newsletter.matching import Candidates, rank
 from newsletter.models import Paper, Profile, Topic
+from newsletter.ranking_semantic import Embedder, load_embedder, paper_text
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURES = SHARED / "fixtures" / "hf" / "daily_papers"
@@ -102,11 +105,13 @@ def load_qrels() -> Qrels:
 
 
 def rank_pool(
-    papers: list[Paper], profiles: dict[str, Profile], today: dt.date | None, known: list[Paper]
+    papers: list[Paper], profiles: dict[str, Profile], today: dt.date | None, known: list[Paper],
+    embedder: Embedder | None = None,
 ) -> Run:
-    """Rank one pool of candidates for every profile; liked papers come from all `known` ones."""
+    """Rank one pool of candidates for every profile; liked papers come from all `known` ones.
+    With an `embedder`, rank by meaning too (the semantic ranker)."""
     by_id = {p.id: p for p in known}
-    candidates = Candidates.build(papers, today=today)
+    candidates = Candidates.build(papers, today=today, embedder=embedder)
     run = {}
     for name, profile in profiles.items():
         liked = [by_id[i] for i in profile.liked if i in by_id]
@@ -152,15 +157,19 @@ def compare(ours: Scores, baseline: Scores, title: str) -> None:
     print(f"{'mean':<24} {mean[0]:6.3f} {base[0]:6.3f} {diff:+7.3f} {mean[1]:6.2f} {base[1]:6.2f}")
 
 
-def month(papers: list[Paper], profiles: dict[str, Profile], out: Path | None) -> None:
+def month(
+    papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None
+) -> None:
     """Rank the month as one pool and score it beside the TF-IDF run."""
-    ours = score(rank_pool(papers, profiles, None, papers), out=out)
+    ours = score(rank_pool(papers, profiles, None, papers, embedder), out=out)
     print("\n(tfidf baseline)")
     baseline = score(json.loads((RELEVANCE / "runs" / "tfidf.json").read_text(encoding="utf-8")))
     compare(ours, baseline, "profile")
 
 
-def by_week(papers: list[Paper], profiles: dict[str, Profile], out: Path | None) -> None:
+def by_week(
+    papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None
+) -> None:
     """Rank each week alone; score (profile, week) rows on that week's judgments."""
     qrels, tfidf = load_qrels(), json.loads((RELEVANCE / "runs" / "tfidf.json").read_text())
     run: Run = {}
@@ -168,7 +177,7 @@ def by_week(papers: list[Paper], profiles: dict[str, Profile], out: Path | None)
     lines = []
     for week, pool in weeks(papers).items():
         ids = {p.id for p in pool}
-        ranked = rank_pool(pool, profiles, max(p.listed_on for p in pool), papers)
+        ranked = rank_pool(pool, profiles, max(p.listed_on for p in pool), papers, embedder)
         for name in profiles:
             judged = {pid: grade for pid, grade in qrels[name].items() if pid in ids}
             if any(grade > 0 for grade in judged.values()):
@@ -202,8 +211,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--week", action="store_true", help="rank each week of the month alone")
     parser.add_argument("--out", type=Path, help="where to write the run file")
+    parser.add_argument("--semantic", action="store_true",
+                        help="rank by meaning too (NEWSLETTER_RANKER=semantic)")
     args = parser.parse_args(argv)
-    (by_week if args.week else month)(load_month(), load_profiles(), args.out)
+    papers, embedder = load_month(), load_embedder() if args.semantic else None
+    if embedder is not None:
+        embedder.load()  # time the model apart from the ranking
+        start = time.perf_counter()
+        embedder.embed([paper_text(p) for p in papers])  # cached: each paper embedded once
+        print(f"embedded {len(papers)} papers in {time.perf_counter() - start:.1f} s",
+              file=sys.stderr)
+    (by_week if args.week else month)(papers, load_profiles(), args.out, embedder)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ def relevance(plan: Plan, c: Candidates) -> Vector:
     rel = _topics(plan.topics, len(c))
     if plan.likes:
         rel += LIKED_WEIGHT * np.maximum.reduce([m for _, m in plan.likes])
+    if c.meaning is not None:  # the semantic ranker: closeness in meaning (`ranking_semantic`)
+        rel += c.meaning.boost(plan, rel, QUALIFY)
     if plan.authors:
         rel[plan.authors] += AUTHOR_BONUS
     return rel
