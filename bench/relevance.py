@@ -33,6 +33,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from newsletter.errors import ConfigError
 from newsletter.matching import Candidates, rank
 from newsletter.models import Paper, Profile, Topic
 from newsletter.ranking_semantic import Embedder, load_embedder, paper_text
@@ -214,7 +215,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--semantic", action="store_true",
                         help="rank by meaning too (NEWSLETTER_RANKER=semantic)")
     args = parser.parse_args(argv)
-    papers, embedder = load_month(), load_embedder() if args.semantic else None
+    try:
+        papers, embedder = load_month(), load_embedder() if args.semantic else None
+    except ConfigError as exc:
+        sys.exit(f"bench/relevance.py --semantic: {exc}")
     if embedder is not None:
         embedder.load()  # time the model apart from the ranking
         start = time.perf_counter()

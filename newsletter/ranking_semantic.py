@@ -83,18 +83,22 @@ def unavailable() -> str | None:
     if not missing:
         return None
     return (
-        f"NEWSLETTER_RANKER=semantic needs the `semantic` extra ({', '.join(missing)} not "
-        f"installed): {INSTALL_HINT}; or set NEWSLETTER_RANKER=lexical"
+        f"the semantic ranker needs the `semantic` extra ({', '.join(missing)} not installed): "
+        f"{INSTALL_HINT}; or set NEWSLETTER_RANKER=lexical"
     )
 
 
-@cache
 def load_embedder() -> MiniLM:
     """The process's one `MiniLM` (the model itself loads on first use); a `ConfigError` that
     says what to install when the extra is missing."""
     problem = unavailable()
     if problem:
         raise ConfigError(problem)
+    return _minilm()
+
+
+@cache
+def _minilm() -> MiniLM:
     return MiniLM()
 
 
@@ -177,8 +181,8 @@ class Meaning:
         self._embedder = embedder
         self._papers = papers
         self._matrix: Embeddings | None = None
-        self._phrases: dict[str, Vector] = {}
-        self._liked: dict[str, Paper] = {}
+        self._phrases: dict[str, tuple[Embeddings, Vector]] = {}  # its vector, its row
+        self._liked: dict[str, Paper | Embeddings] = {}  # by id: the paper, then its vector
 
     @property
     def matrix(self) -> Embeddings:
@@ -188,12 +192,13 @@ class Meaning:
             self._matrix = shared(self._embedder.embed(texts) if texts else _NONE)
         return self._matrix
 
-    def phrase(self, text: str) -> Vector:
-        """Every candidate's cosine with a phrase; cached."""
+    def phrase(self, text: str) -> tuple[Embeddings, Vector]:
+        """A phrase's unit vector, and every candidate's cosine with it; cached."""
         found = self._phrases.get(text)
         if found is None:
-            row = self.matrix @ self._embedder.embed([text])[0]
-            found = self._phrases[text] = shared(row.astype(np.float64))
+            vector = self._embedder.embed([text])[0]
+            row = (self.matrix @ vector).astype(np.float64)
+            found = self._phrases[text] = (shared(vector), shared(row))
         return found
 
     def remember(self, paper: Paper) -> None:
@@ -210,9 +215,10 @@ class Meaning:
         if not topics or not len(lexical):
             return np.zeros(len(lexical))
         weights = np.array([t.weight for t in topics])
-        total = weights.astype(np.float32) @ self._embedder.embed([t.text for t in topics])
+        vectors, rows = zip(*(self.phrase(t.text) for t in topics), strict=True)
+        total = weights @ np.vstack(vectors)
         size = float(np.linalg.norm(total)) or 1.0
-        closeness = weights @ np.vstack([self.phrase(t.text) for t in topics]) / size
+        closeness = weights @ np.vstack(rows) / size
         evidence = self._evidence(plan, lexical, qualify).sum(axis=0)
         if evidence.any():
             evidence /= np.linalg.norm(evidence)
@@ -229,7 +235,12 @@ class Meaning:
         best = np.argsort(-scores, kind="stable")[:FEEDBACK]
         best = best[scores[best] >= qualify]
         rows = [self.matrix[best]]
-        liked = [self._liked[i] for i, _ in plan.likes if i in self._liked]
-        if liked:
-            rows.append(self._embedder.embed([paper_text(p) for p in liked]))
+        rows.extend(self._liked_vector(i) for i, _ in plan.likes if i in self._liked)
         return np.vstack(rows)
+
+    def _liked_vector(self, paper_id: str) -> Embeddings:
+        """The unit vector of a liked paper (see `remember`), as one row; cached."""
+        found = self._liked[paper_id]
+        if isinstance(found, Paper):
+            found = self._liked[paper_id] = self._embedder.embed([paper_text(found)])
+        return found
