@@ -7,6 +7,7 @@ ranking of their unseen papers. Writing a plan is idempotent (see `Store.plan`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 
@@ -140,6 +141,13 @@ class Planner:
         self.store, self.settings, self.day = store, settings, day
         self.cache = cache or PaperCache()
         self.embedder = embedder_for(settings)
+
+    def warm_up(self, subscribers: Sequence[Subscriber]) -> None:
+        """With the semantic ranker, embed every topic phrase of these subscribers in one batch
+        now, instead of a few at a time as each is ranked (ten times slower)."""
+        if self.embedder is not None:
+            phrases = {t.phrase for s in subscribers for t in s.profile.topics}
+            self.embedder.embed(sorted(phrases))
 
     def candidates(self, subscriber: Subscriber, start: dt.date,
                    considered: dt.datetime | None) -> matching.Candidates:

@@ -23,7 +23,7 @@ from newsletter.cli import main
 from newsletter.config import Ranker, load_settings
 from newsletter.errors import ConfigError
 from newsletter.matching import Candidates, rank
-from newsletter.models import Paper, Profile, Topic
+from newsletter.models import Paper, Profile, Subscriber, Topic
 from newsletter.ranking_score import plan, scores
 from newsletter.ranking_semantic import MiniLM, paper_text
 from newsletter.sources.hf import parse_items
@@ -113,8 +113,8 @@ def test_semantic_without_the_extra_says_what_to_install(
 
 def test_semantic_setting_reaches_the_index(workdir: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """NEWSLETTER_RANKER=semantic gives planning the embedder, and its indexes rank by meaning;
-    lexical and semantic indexes of the same papers are kept apart."""
+    """NEWSLETTER_RANKER=semantic gives planning the embedder, which embeds the run's topic
+    phrases in one batch; its indexes rank by meaning, kept apart from lexical ones."""
     fake = FakeEmbedder()
     monkeypatch.setattr(ranking_semantic, "unavailable", lambda: None)
     monkeypatch.setattr(planning, "load_embedder", lambda: fake)
@@ -123,6 +123,10 @@ def test_semantic_setting_reaches_the_index(workdir: Path,
     assert settings.ranker is Ranker.SEMANTIC
     planner = planning.Planner(None, settings, DAY)  # type: ignore[arg-type]
     assert planner.embedder is fake
+    ada = Subscriber("ada@lab.example", Profile(topics=(Topic("GUI agents"), Topic("OCR"))))
+    grace = Subscriber("grace@lab.example", Profile(topics=(Topic("OCR"),)))
+    planner.warm_up([ada, grace])
+    assert fake.asked == ["GUI agents", "OCR"]  # one batch, before anyone is ranked
     cache, papers = planning.PaperCache(), [paper("2508.00001", "A")]
     semantic = cache.index((DAY, ("2508.00001",)), papers, fake)
     assert semantic.meaning is not None
