@@ -3,6 +3,8 @@
     .venv/bin/python bench/relevance.py              # the whole month as one pool
     .venv/bin/python bench/relevance.py --week       # each ISO week of the month on its own
     .venv/bin/python bench/relevance.py --out run.json
+    .venv/bin/python bench/relevance.py --semantic   # rank by meaning too (the `semantic` extra)
+    .venv/bin/python bench/relevance.py --check-cli  # and check the real `preview` agrees
 
 Loads the August daily-papers fixtures with a tiny loader of its own, turns every profile of
 profiles.yaml into a `Profile` (max_papers=10, the other knobs at their defaults), ranks with
@@ -24,6 +26,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,8 +34,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from newsletter.errors import ConfigError
 from newsletter.matching import Candidates, rank
 from newsletter.models import Paper, Profile, Topic
+from newsletter.ranking_semantic import Embedder, load_embedder, paper_text
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURES = SHARED / "fixtures" / "hf" / "daily_papers"
@@ -102,11 +107,13 @@ def load_qrels() -> Qrels:
 
 
 def rank_pool(
-    papers: list[Paper], profiles: dict[str, Profile], today: dt.date | None, known: list[Paper]
+    papers: list[Paper], profiles: dict[str, Profile], today: dt.date | None, known: list[Paper],
+    embedder: Embedder | None = None,
 ) -> Run:
-    """Rank one pool of candidates for every profile; liked papers come from all `known` ones."""
+    """Rank one pool of candidates for every profile; liked papers come from all `known` ones.
+    With an `embedder`, rank by meaning too (the semantic ranker)."""
     by_id = {p.id: p for p in known}
-    candidates = Candidates.build(papers, today=today)
+    candidates = Candidates.build(papers, today=today, embedder=embedder)
     run = {}
     for name, profile in profiles.items():
         liked = [by_id[i] for i in profile.liked if i in by_id]
@@ -152,15 +159,26 @@ def compare(ours: Scores, baseline: Scores, title: str) -> None:
     print(f"{'mean':<24} {mean[0]:6.3f} {base[0]:6.3f} {diff:+7.3f} {mean[1]:6.2f} {base[1]:6.2f}")
 
 
-def month(papers: list[Paper], profiles: dict[str, Profile], out: Path | None) -> None:
-    """Rank the month as one pool and score it beside the TF-IDF run."""
-    ours = score(rank_pool(papers, profiles, None, papers), out=out)
+def month(
+    papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None,
+    check_cli: bool = False,
+) -> None:
+    """Rank the month as one pool and score it beside the TF-IDF run, on the month's last
+    listing day as `preview --date 2025-08-29 --lookback 31` does."""
+    today = max(p.listed_on for p in papers)
+    run = rank_pool(papers, profiles, today, papers, embedder)
+    ours = score(run, out=out)
     print("\n(tfidf baseline)")
     baseline = score(json.loads((RELEVANCE / "runs" / "tfidf.json").read_text(encoding="utf-8")))
     compare(ours, baseline, "profile")
+    if check_cli:
+        print()
+        through_the_cli(run, embedder is not None)
 
 
-def by_week(papers: list[Paper], profiles: dict[str, Profile], out: Path | None) -> None:
+def by_week(
+    papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None
+) -> None:
     """Rank each week alone; score (profile, week) rows on that week's judgments."""
     qrels, tfidf = load_qrels(), json.loads((RELEVANCE / "runs" / "tfidf.json").read_text())
     run: Run = {}
@@ -168,7 +186,7 @@ def by_week(papers: list[Paper], profiles: dict[str, Profile], out: Path | None)
     lines = []
     for week, pool in weeks(papers).items():
         ids = {p.id for p in pool}
-        ranked = rank_pool(pool, profiles, max(p.listed_on for p in pool), papers)
+        ranked = rank_pool(pool, profiles, max(p.listed_on for p in pool), papers, embedder)
         for name in profiles:
             judged = {pid: grade for pid, grade in qrels[name].items() if pid in ids}
             if any(grade > 0 for grade in judged.values()):
@@ -182,6 +200,41 @@ def by_week(papers: list[Paper], profiles: dict[str, Profile], out: Path | None)
     print("\n(tfidf baseline, restricted to each week)")
     baseline = score(baseline_run, week_qrels)
     compare(_per_profile(ours), _per_profile(baseline), "profile (mean of weeks)")
+
+
+def through_the_cli(run: Run, semantic: bool) -> None:
+    """Rank the month again with the real commands, `fetch --file` into a fresh ledger and
+    `preview EMAIL --date 2025-08-29 --lookback 31 --max 10 --json` per profile, and say
+    whether each profile gets the very list this benchmark scored."""
+    folder = Path(tempfile.mkdtemp())
+    entries = YAML(typ="safe").load((RELEVANCE / "profiles.yaml").read_text(encoding="utf-8"))
+    subscribers = [
+        {"email": f"{e['id']}@example.org", "topics": e["topics"],
+         "exclude": e.get("exclude", []), "liked": e.get("liked", [])}
+        for e in entries["profiles"]
+    ]
+    YAML().dump({"subscribers": subscribers}, folder / "subscribers.yaml")
+    env = {"NEWSLETTER_DB": str(folder / "ledger.db"), "NEWSLETTER_FROM_ADDRESS": "n@example.org",
+           "NEWSLETTER_SUBSCRIBERS": str(folder / "subscribers.yaml"),
+           "NEWSLETTER_RANKER": "semantic" if semantic else "lexical", "PATH": ""}
+    command = [str(Path(sys.executable).with_name("newsletter"))]
+    files = [a for f in sorted(FIXTURES.glob("2025-08-*.json")) for a in ("--file", str(f))]
+    subprocess.run([*command, "fetch", "--source", "hf", *files], env=env, check=True,
+                   capture_output=True, cwd=folder)
+    agree = 0
+    for entry in entries["profiles"]:
+        shown = subprocess.run(
+            [*command, "preview", f"{entry['id']}@example.org", "--date", "2025-08-29",
+             "--lookback", "31", "--max", "10", "--json"],
+            env=env, check=True, capture_output=True, text=True, cwd=folder,
+        ).stdout
+        ids = [paper["id"] for paper in json.loads(shown)["papers"]]
+        same = ids == run[entry["id"]]
+        agree += same
+        if not same:
+            print(f"{entry['id']}: the CLI picks {ids}, the benchmark {run[entry['id']]}")
+    print(f"newsletter preview --lookback 31 gives the scored list for {agree} of "
+          f"{len(entries['profiles'])} profiles")
 
 
 def _per_profile(rows: Scores) -> Scores:
@@ -202,8 +255,25 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--week", action="store_true", help="rank each week of the month alone")
     parser.add_argument("--out", type=Path, help="where to write the run file")
+    parser.add_argument("--check-cli", action="store_true",
+                        help="also run the month through `newsletter fetch` and `preview`")
+    parser.add_argument("--semantic", action="store_true",
+                        help="rank by meaning too (NEWSLETTER_RANKER=semantic)")
     args = parser.parse_args(argv)
-    (by_week if args.week else month)(load_month(), load_profiles(), args.out)
+    try:
+        papers, embedder = load_month(), load_embedder() if args.semantic else None
+    except ConfigError as exc:
+        sys.exit(f"bench/relevance.py --semantic: {exc}")
+    if embedder is not None:
+        embedder.load()  # time the model apart from the ranking
+        start = time.perf_counter()
+        embedder.embed([paper_text(p) for p in papers])  # cached: each paper embedded once
+        print(f"embedded {len(papers)} papers in {time.perf_counter() - start:.1f} s",
+              file=sys.stderr)
+    if args.week:
+        by_week(papers, load_profiles(), args.out, embedder)
+    else:
+        month(papers, load_profiles(), args.out, embedder, args.check_cli)
 
 
 if __name__ == "__main__":

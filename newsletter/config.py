@@ -22,6 +22,14 @@ class SmtpSecurity(StrEnum):
     NONE = "none"
 
 
+class Ranker(StrEnum):
+    """How papers are ranked: by their words (the default), or by their meaning too (the
+    `semantic` extra, see `ranking_semantic`)."""
+
+    LEXICAL = "lexical"
+    SEMANTIC = "semantic"
+
+
 _DEFAULT_PORTS = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465, SmtpSecurity.NONE: 25}
 
 
@@ -41,6 +49,7 @@ class Settings(BaseSettings):
     outbox: Path = Path("outbox")
     templates: Path | None = None
     thumbnails: bool = False  # show each paper's Hugging Face thumbnail in the email
+    ranker: Ranker = Ranker.LEXICAL
 
     smtp_host: str | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
@@ -73,6 +82,17 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("ranker")
+    @classmethod
+    def _ranker_installed(cls, value: Ranker) -> Ranker:
+        if value is Ranker.SEMANTIC:
+            from newsletter import ranking_semantic  # numpy and the ranker, only when asked for
+
+            problem = ranking_semantic.unavailable()
+            if problem:
+                raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _coherent_smtp(self) -> Settings:
         if (self.smtp_username is None) != (self.smtp_password is None):
@@ -104,5 +124,5 @@ def load_settings(**overrides: object) -> Settings:
             where = "NEWSLETTER_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
             if where == "NEWSLETTER_FROM_ADDRESS":
                 where = "NEWSLETTER_FROM"
-            lines.append(f"{where}: {error['msg']}")
+            lines.append(f"{where}: {str(error['msg']).removeprefix('Value error, ')}")
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

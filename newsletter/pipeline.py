@@ -176,6 +176,7 @@ class Jobs:
                  dry_run: bool, results: dict[int, SubscriberResult]) -> None:
         self.runner, self.dry_run, self.results = runner, dry_run, results
         self.planner = Planner(runner.store, runner.settings, day, runner.papers)
+        self.planner.warm_up(subscribers)
         self._todo = iter(enumerate(subscribers))
         self._ready: deque[Job] = deque()
 

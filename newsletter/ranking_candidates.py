@@ -19,6 +19,7 @@ from newsletter.ranking_facts import Facts
 from newsletter.ranking_index import Index, Matrix, Positions, Vector, shared
 from newsletter.ranking_labels import Label, PhraseLabels
 from newsletter.ranking_phrases import PhraseMatch, complete, match
+from newsletter.ranking_semantic import Embedder, Meaning
 from newsletter.ranking_similarity import liked, topical
 
 HARD_EXCLUDE = 0.4  # an exclude phrase matched this well (title, keywords, repeated) disqualifies
@@ -28,12 +29,16 @@ SOFT_EXCLUDE_FACTOR = 0.5
 
 class Candidates(Index):
     """The text index of the candidates (`Index`), their `facts`, and caches of phrase matches,
-    topic rows, exclusions, liked-paper similarities and labels."""
+    topic rows, exclusions, liked-paper similarities and labels; with an embedder, also their
+    `meaning` (the semantic ranker, `ranking_semantic`), else `meaning` is None."""
 
-    def __init__(self, papers: list[Paper], today: dt.date | None) -> None:
+    def __init__(
+        self, papers: list[Paper], today: dt.date | None, embedder: Embedder | None = None
+    ) -> None:
         """Use `Candidates.build`."""
         super().__init__(papers)
         self.today = today
+        self.meaning = Meaning(embedder, self.papers) if embedder is not None else None
         self.facts = Facts(self.papers, today)
         self.evidence = Evidence(self)
         self._matches: dict[str, PhraseMatch] = {}
@@ -47,12 +52,16 @@ class Candidates(Index):
         self._below: dict[int, Positions] = {}
 
     @classmethod
-    def build(cls, papers: Iterable[Paper], *, today: dt.date | None = None) -> Candidates:
-        """Analyse the papers (the first copy of each id wins) and index them for ranking."""
+    def build(
+        cls, papers: Iterable[Paper], *, today: dt.date | None = None,
+        embedder: Embedder | None = None,
+    ) -> Candidates:
+        """Analyse the papers (the first copy of each id wins) and index them for ranking; with
+        an `embedder`, rank by meaning too (they are embedded when first needed)."""
         unique: dict[str, Paper] = {}
         for paper in papers:
             unique.setdefault(paper.id, paper)
-        return cls(list(unique.values()), today)
+        return cls(list(unique.values()), today, embedder)
 
     def match(self, text: str) -> PhraseMatch:
         """A profile phrase matched against every candidate (`ranking_phrases`); cached."""
@@ -116,6 +125,8 @@ class Candidates(Index):
         found = self._likes.get(paper.id)
         if found is None:
             found = self._likes[paper.id] = shared(liked(self, paper))
+            if self.meaning is not None:
+                self.meaning.remember(paper)
         return found
 
     def labels(self, text: str) -> PhraseLabels:

@@ -78,6 +78,8 @@ def relevance(plans: Sequence[Plan], c: Candidates) -> Matrix:
             continue
         if plan.likes:
             row += LIKED_WEIGHT * np.maximum.reduce([m for _, m in plan.likes])
+        if c.meaning is not None:  # the semantic ranker: closeness in meaning (`ranking_semantic`)
+            row += c.meaning.boost(plan, row, QUALIFY)
         if plan.authors:
             row[plan.authors] += AUTHOR_BONUS
     return rel
