@@ -3,12 +3,14 @@
 A phrase word is a tuple of stems (several for an acronym's long form, all needed); a link is
 the tuple of stem pairs that put two words side by side, in either order (any one will do).
 Thousands of phrases share their words ("diffusion", "language model"), so signals are cached
-per word and per link (`Evidence`), and built from the flat postings of `ranking_postings`.
+per word and per link (`Evidence`), and read off the flat postings of `ranking_postings`,
+with what every signal needs of a posting (its saturated evidence, whether the abstract
+repeats it) worked out once for all the postings when the candidates are indexed.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
 
 import numpy as np
 
@@ -22,34 +24,55 @@ COMPONENT_MENTIONS = 1.0  # "repeated": said more often than this in the abstrac
 Key = tuple[str, ...] | tuple[Pair, ...]
 
 
-class Signal(NamedTuple):
+class Signal:
     """One word or link across the candidates: saturated field-weighted evidence, where it is
-    present, the papers with it in the title and those that repeat it in the abstract, and the
-    factor of a passing mention (COMPONENT_FACTOR where it is neither, else 1)."""
+    present, the papers with it in the title and those that repeat it in the abstract.
 
-    saturated: Vector
-    present: Mask
-    titled: Positions
-    repeated: Positions
-    passing: Vector
+    What only some uses need is worked out on first use: the factor of a passing mention (for
+    phrases of one word or one link), and the papers with it in the title as a Python set (for
+    labels, which look up one paper at a time).
+    """
+
+    def __init__(
+        self, saturated: Vector, present: Mask, titled: Positions, repeated: Positions
+    ) -> None:
+        """A signal of read-only arrays (`saturated` and `present` are made so here)."""
+        self.saturated = shared(saturated)
+        self.present = shared(present)
+        self.titled = titled
+        self.repeated = repeated
+        self._passing: Vector | None = None
+        self._title_docs: frozenset[int] | None = None
+
+    def passing(self) -> Vector:
+        """COMPONENT_FACTOR where it is neither in the title nor repeated in the abstract, else
+        1: the factor of a passing mention."""
+        if self._passing is None:
+            factor = _component_factors(len(self.saturated)).copy()
+            factor[self.titled] = 1.0
+            factor[self.repeated] = 1.0
+            self._passing = shared(factor)
+        return self._passing
+
+    def title_docs(self) -> frozenset[int]:
+        """The candidates that have it in the title."""
+        if self._title_docs is None:
+            self._title_docs = frozenset(self.titled.tolist())
+        return self._title_docs
 
 
 class Evidence:
-    """`Signal`s of phrase words and links over one index, cached per key.
-
-    What every signal needs of a key's postings is worked out once for all the entries when
-    the index is built: the saturated evidence, and whether the abstract repeats the key.
-    """
+    """`Signal`s of phrase words and links over one index, cached per key."""
 
     def __init__(self, index: Index) -> None:
-        """Evidence over `index`; no signal is computed until asked for."""
+        """Evidence over `index`: the per-posting arrays now, no signal until asked for."""
         self.index = index
         self._cache: dict[Key, Signal] = {}
         counts = index.postings.values
         self._saturated = shared(counts / (counts + SATURATION))  # per entry of `postings`
         said = index.abstracts
         self._repeated = said.select(said.values > COMPONENT_MENTIONS)
-        self._passing = shared(np.full(len(index), COMPONENT_FACTOR))
+        self._zeros = shared(np.zeros(len(index)))  # copied, as that is cheaper than np.zeros
 
     def __call__(self, key: Key) -> Signal:
         """The signal of a phrase word (a tuple of stems) or of a link (a tuple of pairs)."""
@@ -60,37 +83,27 @@ class Evidence:
 
     def _signal(self, key: Key) -> Signal:
         """Compute a `Signal` from the postings."""
-        index = self.index
+        vocab = self.index.vocab
         every = isinstance(key[0], str)  # a word needs all its stems, a link any of its pairs
-        found = [index.vocab.get(k) for k in key]
-        ids = [k for k in found if k is not None]
-        if not ids or (every and len(ids) < len(found)):
-            return _absent(len(index))
+        ids = [vocab[k] for k in key if k in vocab]
+        if not ids or (every and len(ids) < len(key)):
+            return _absent(len(self.index))
         if len(ids) == 1:
             return self._single(ids[0])
         return self._combined(ids, every)
 
     def _single(self, key: int) -> Signal:
-        """The signal of one key, read off its postings and the per-entry arrays."""
-        index, n = self.index, len(self.index)
+        """The signal of one key, read off its postings and the per-posting arrays (the
+        postings are read-only, so are the slices taken of them)."""
+        index = self.index
         where = index.postings.span(key)
         docs = index.postings.docs[where]
-        saturated = np.zeros(n)
+        saturated = self._zeros.copy()
         saturated[docs] = self._saturated[where]
-        present = np.zeros(n, dtype=bool)
+        present = np.zeros(len(index), dtype=bool)
         present[docs] = True
         titled = index.titles.docs[index.titles.span(key)]
-        return self._with_factor(saturated, present, titled, self._repeated[key])
-
-    def _with_factor(
-        self, saturated: Vector, present: Mask, titled: Positions, repeated: Positions
-    ) -> Signal:
-        """A `Signal`, its arrays read-only, with the factor of a passing mention."""
-        factor = self._passing.copy()
-        factor[titled] = 1.0
-        factor[repeated] = 1.0
-        arrays = (saturated, present, titled, repeated, factor)
-        return Signal(*(shared(array) for array in arrays))
+        return Signal(saturated, present, titled, self._repeated[key])
 
     def _combined(self, keys: list[int], every: bool) -> Signal:
         """The signal of several keys: all of them (a word's stems) or any (a link's pairs)."""
@@ -102,35 +115,40 @@ class Evidence:
         titled = np.logical_and.reduce(masks) if every else np.logical_or.reduce(masks)
         repeated = np.flatnonzero(said > COMPONENT_MENTIONS)
         saturated = counts / (counts + SATURATION)
-        return self._with_factor(saturated, counts > 0, np.flatnonzero(titled), repeated)
+        return Signal(saturated, counts > 0, shared(np.flatnonzero(titled)), shared(repeated))
 
-    def passing(self, groups: list[Signal]) -> Vector:
-        """COMPONENT_FACTOR where a phrase is neither whole in the title nor said twice in the
-        abstract (all its links, or its one word), else 1."""
-        if len(groups) == 1:
-            return groups[0].passing
-        out = self._passing.copy()
-        out[_in_all([g.titled for g in groups])] = 1.0
-        out[_in_all([g.repeated for g in groups])] = 1.0
-        return out
+
+def passing(groups: list[Signal]) -> Vector:
+    """COMPONENT_FACTOR where a phrase is neither whole in the title nor said twice in the
+    abstract (all its links, or its one word), else 1."""
+    if len(groups) == 1:
+        return groups[0].passing()
+    out = _component_factors(len(groups[0].saturated)).copy()
+    for docs in (_in_all([g.titled for g in groups]), _in_all([g.repeated for g in groups])):
+        if docs:
+            out[docs] = 1.0
+    return out
 
 
 def _in_all(positions: list[Positions]) -> list[int]:
     """The papers found in every one of the lists: these lists are short (the papers with a
-    link in the title, say), so Python sets do it faster than array operations."""
+    link in the title, say), often empty, so Python sets do it faster than array operations."""
+    if not all(len(p) for p in positions):
+        return []
     common = set(positions[0].tolist())
     for more in positions[1:]:
         common.intersection_update(more.tolist())
     return list(common)
 
 
+@functools.lru_cache(maxsize=16)
+def _component_factors(n: int) -> Vector:
+    """COMPONENT_FACTOR for each of n candidates, read-only: copied where needed, as a copy
+    costs less than a fill."""
+    return shared(np.full(n, COMPONENT_FACTOR))
+
+
 def _absent(n: int) -> Signal:
     """The signal of a word or link no candidate has."""
     none = shared(np.zeros(0, dtype=np.intp))
-    return Signal(
-        shared(np.zeros(n)),
-        shared(np.zeros(n, dtype=bool)),
-        none,
-        none,
-        shared(np.full(n, COMPONENT_FACTOR)),
-    )
+    return Signal(np.zeros(n), np.zeros(n, dtype=bool), none, none)

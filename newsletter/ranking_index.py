@@ -31,7 +31,7 @@ ArrayT = TypeVar("ArrayT", bound=np.ndarray[Any, Any])
 
 def shared(array: ArrayT) -> ArrayT:
     """Make a cached array read-only, so that no profile can change what others will read."""
-    array.flags.writeable = False
+    array.setflags(write=False)
     return array
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from newsletter.ranking_evidence import Evidence
 from newsletter.ranking_index import Index
 from newsletter.ranking_phrases import Phrase, PhraseMatch, variants
-from newsletter.textmatch import MAX_PHRASE_WORDS
+from newsletter.textmatch import MAX_PHRASE_WORDS, Unit
 
 LABEL_MIN_IDF = 0.5  # words in more than about 60% of the candidates are left out of reasons
 _TITLE, _WHOLE, _VARIANT = 1 << MAX_PHRASE_WORDS, 1 << (MAX_PHRASE_WORDS + 1), MAX_PHRASE_WORDS + 2
@@ -36,41 +36,39 @@ class PhraseLabels:
         self.text = text
         self.variants = variants(text)
         self._index, self._match, self._evidence = index, match, evidence
-        self._words: dict[int, _VariantWords] = {}  # by variant number
-        self._codes: dict[int, Code] = {}  # by candidate
+        self._words: list[_VariantWords | None] = [None] * len(match.each)  # by variant
+        self._labels: dict[int, Label] = {}  # by candidate
+        self._reasons: dict[int, str] = {}  # by candidate
         self._spelled: dict[Code, Label] = {}
-        self._matched: dict[Code, str] = {}
 
     def __call__(self, doc: int) -> Label:
         """The label of one candidate."""
-        code = self._code(doc)
-        found = self._spelled.get(code)
+        found = self._labels.get(doc)
         if found is None:
-            found = self._spelled[code] = self._spell(code)
+            code = self._code(doc)
+            found = self._spelled.get(code)
+            if found is None:
+                found = self._spelled[code] = self._spell(code)
+            self._labels[doc] = found
         return found
 
     def matched(self, doc: int) -> str:
         """The reason of a pick that matched this phrase alone: "matched: <label>"."""
-        code = self._code(doc)
-        found = self._matched.get(code)
+        found = self._reasons.get(doc)
         if found is None:
-            found = self._matched[code] = "matched: " + self(doc)[0]
+            found = self._reasons[doc] = "matched: " + self(doc)[0]
         return found
 
     def _code(self, doc: int) -> Code:
-        """The label code of one candidate, worked out on the first ask."""
-        found = self._codes.get(doc)
-        if found is None:
-            found = self._codes[doc] = self._work_out(doc)
-        return found
-
-    def _work_out(self, doc: int) -> Code:
         """The code of the variant a candidate matched best (the first of equals)."""
         each = self._match.each
-        if not each:
+        if len(each) == 1:
+            number = 0
+        elif each:
+            number = max(range(len(each)), key=lambda v: float(each[v][doc]))
+        else:
             return 0
-        number = 0 if len(each) == 1 else max(range(len(each)), key=lambda v: each[v][doc])
-        words = self._words.get(number)
+        words = self._words[number]
         if words is None:
             phrase = self.variants[number]
             words = self._words[number] = _VariantWords(self._index, phrase, self._evidence)
@@ -78,29 +76,32 @@ class PhraseLabels:
 
     def _spell(self, code: Code) -> Label:
         """The words and key of a label code."""
-        number = code >> _VARIANT
-        phrase = self.variants[number]
-        chosen = [i for i in range(len(phrase.units)) if code >> i & 1]
-        if code & _WHOLE:
-            words = self.text if number == 0 else _spell(phrase, range(len(phrase.units)))
-        else:
-            words = _spell(phrase, chosen)
-        key = " ".join(sorted({s for i in chosen for s in phrase.units[i].stems}))
         if code & _TITLE:
+            untitled = code & ~_TITLE
+            found = self._spelled.get(untitled)
+            if found is None:
+                found = self._spelled[untitled] = self._spell(untitled)
+            words, key = found
             return f"{words} (title)", f"{key} (title)"
-        return words, key
+        number = code >> _VARIANT
+        units = self.variants[number].units
+        chosen = [i for i in range(len(units)) if code >> i & 1]
+        key = " ".join(sorted({s for i in chosen for s in units[i].stems}))
+        if code & _WHOLE:
+            return self.text if number == 0 else _spell(units, range(len(units))), key
+        return _spell(units, chosen), key
 
 
 class _VariantWords:
-    """What the codes of one variant are made of: its words' and links' signals, the papers
-    with each in the title, and which words are telling enough to be named."""
+    """What the codes of one variant are made of: per word its bit and the papers that have
+    it, and have it in the title; per link the same; and the words telling enough to be named."""
 
     def __init__(self, index: Index, phrase: Phrase, evidence: Evidence) -> None:
         """Look up the signals of the variant's words and links."""
-        self.words = [evidence(unit.stems) for unit in phrase.units]
-        self.links = [evidence(keys) for keys in phrase.links]
-        self.word_titles = [frozenset(word.titled.tolist()) for word in self.words]
-        self.link_titles = [frozenset(link.titled.tolist()) for link in self.links]
+        words = [evidence(unit.stems) for unit in phrase.units]
+        self.words = [(1 << i, w.present, w.title_docs()) for i, w in enumerate(words)]
+        links = [evidence(keys) for keys in phrase.links]
+        self.links = [(link.present, link.title_docs()) for link in links]
         units = phrase.units
         self.telling = sum(1 << i for i, u in enumerate(units) if _telling(index, u.stems))
         self.every = (1 << len(units)) - 1
@@ -109,18 +110,20 @@ class _VariantWords:
         """The words a label names for one candidate (a bit each), whether all of them are there
         and linked (_WHOLE), and whether the named words are in the title (_TITLE)."""
         present = titled = 0
-        for i, (word, in_title) in enumerate(zip(self.words, self.word_titles, strict=True)):
-            if word.present[doc]:
-                present |= 1 << i
+        for bit, has, in_title in self.words:
+            if has[doc]:
+                present |= bit
             if doc in in_title:
-                titled |= 1 << i
-        whole = present == self.every and all(link.present[doc] for link in self.links)
+                titled |= bit
+        whole = present == self.every
+        linked_in_title = True
+        for has, in_title in self.links:
+            whole = whole and bool(has[doc])
+            linked_in_title = linked_in_title and doc in in_title
         partial = present & self.telling
         chosen = present if whole or not partial else partial
-        in_title = not chosen & ~titled
-        if whole and self.links:
-            in_title = in_title and all(doc in titles for titles in self.link_titles)
-        return chosen | in_title * _TITLE | whole * _WHOLE
+        named_in_title = not chosen & ~titled and (linked_in_title or not whole)
+        return chosen | named_in_title * _TITLE | whole * _WHOLE
 
 
 def _telling(index: Index, stems: tuple[str, ...]) -> bool:
@@ -128,15 +131,15 @@ def _telling(index: Index, stems: tuple[str, ...]) -> bool:
     return min(map(index.idf_of, stems)) >= LABEL_MIN_IDF
 
 
-def _spell(phrase: Phrase, chosen: Iterable[int]) -> str:
+def _spell(units: tuple[Unit, ...], chosen: Iterable[int]) -> str:
     """The chosen words in the user's spelling; a hyphenated group is written whole when all
     its words are chosen ("text-to-image", not "text image")."""
     picked = set(chosen)
-    units = phrase.units
-    words = (
-        units[i].group
-        if picked.issuperset(j for j, other in enumerate(units) if other.group == units[i].group)
-        else units[i].word
-        for i in sorted(picked)
-    )
+    words = []
+    for i in sorted(picked):
+        group = units[i].group
+        whole = group == units[i].word or all(
+            j in picked for j, unit in enumerate(units) if unit.group == group
+        )
+        words.append(group if whole else units[i].word)
     return " ".join(dict.fromkeys(words))

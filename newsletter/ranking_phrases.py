@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from newsletter import textmatch
-from newsletter.ranking_evidence import Evidence
+from newsletter.ranking_evidence import Evidence, Signal, passing
 from newsletter.ranking_index import Index, Mask, Vector, shared
 from newsletter.ranking_text import Pair, pair
 
@@ -52,10 +52,16 @@ class Phrase:
 
 def _compile(variant: textmatch.Variant) -> Phrase:
     """Turn a textmatch variant into what the matcher needs."""
-    links = tuple(_link(a.stems, b.stems) for a, b in pairwise(variant.units))
-    sharing = tuple(variant.sources.count(src) for src in variant.sources)
-    factor = SYNONYM_FACTOR if variant.synonym else 1.0
+    links = tuple([_link(a.stems, b.stems) for a, b in pairwise(variant.units)])
+    sources = variant.sources
+    if variant.synonym:
+        sharing, factor = tuple([sources.count(src) for src in sources]), SYNONYM_FACTOR
+    else:
+        sharing, factor = _ONCE[: len(sources)], 1.0
     return Phrase(variant.units, links, variant.sources, sharing, variant.swapped, factor)
+
+
+_ONCE = (1,) * textmatch.MAX_PHRASE_WORDS  # no word is shared when no synonym came in
 
 
 def _link(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[Pair, ...]:
@@ -85,8 +91,10 @@ def match(index: Index, text: str, evidence: Evidence) -> PhraseMatch:
         return PhraseMatch(shared(np.zeros(len(index))), [])
     own = [sum(map(index.idf_of, u.stems)) / len(u.stems) for u in found[0].units]
     each = [shared(_match_variant(p, _variant_idfs(own, p), evidence)) for p in found]
-    best = each[0].copy() if len(each) == 1 else np.maximum.reduce(each)
-    best[best < MIN_TOPIC] = 0.0
+    best = each[0]
+    for other in each[1:]:
+        best = np.maximum(best, other)
+    best = best * (best >= MIN_TOPIC)  # matches below MIN_TOPIC dropped (x * False is 0.0)
     return PhraseMatch(shared(best), each)
 
 
@@ -117,10 +125,18 @@ def _match_variant(phrase: Phrase, idfs: list[float], evidence: Evidence) -> Vec
         run = _best_run([s.saturated for s in links], idfs)
         run *= (1.0 - BAG_SHARE) * scale
         score += run
-    score *= evidence.passing(links or words[:1])
+    score *= passing(links or words[:1])
     if phrase.swapped:
-        score[~np.logical_and.reduce([words[i].present for i in phrase.swapped])] = 0.0
+        np.putmask(score, ~_all_present([words[i] for i in phrase.swapped]), 0.0)
     return score
+
+
+def _all_present(words: list[Signal]) -> Mask:
+    """Where a paper has every one of the words (the signal's own array for a single word)."""
+    every = words[0].present
+    for word in words[1:]:
+        every = every & word.present
+    return every
 
 
 def _best_run(links: list[Vector], idfs: list[float]) -> Vector:
@@ -142,5 +158,5 @@ def complete(text: str, evidence: Evidence) -> Mask:
     out = np.zeros(len(evidence.index), dtype=bool)
     for phrase in variants(text):
         if phrase.units:
-            out |= np.logical_and.reduce([evidence(u.stems).present for u in phrase.units])
+            out |= _all_present([evidence(u.stems) for u in phrase.units])
     return out

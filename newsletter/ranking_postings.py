@@ -8,7 +8,7 @@ a key are two array slices, and a vector over the candidates is one assignment.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -38,6 +38,7 @@ class Columns:
         self.values: Floats = self.paper_values[order]
         self.counts: Ints = np.bincount(self.paper_keys, minlength=size)  # papers per key
         self._start = _offsets(self.counts)
+        self._starts = np.array(self._start, dtype=np.intp)  # the same, for array indexing
         self._paper_start = _offsets(np.bincount(in_order, minlength=papers))
         for array in (self.paper_keys, self.paper_values, self.keys, self.docs, self.values):
             array.flags.writeable = False  # so that slices handed out are read-only too
@@ -67,15 +68,25 @@ class Columns:
         """The papers of the entries that `keep` flags (in `docs` order), still by key."""
         return KeyDocs(self.keys[keep], self.docs[keep], len(self.counts))
 
-    def weighted_sum(self, keys: list[int], weights: list[float], values: Floats, n: int) -> Floats:
+    def weighted_sum(
+        self, keys: Sequence[int] | Ints, weights: Sequence[float] | Floats, values: Floats, n: int
+    ) -> Floats:
         """The sum over keys of weight * the key's entries of `values`, as a vector over the n
         papers, in one pass over the entries however many keys there are."""
-        if not keys:
+        if not len(keys):
             return np.zeros(n)
-        parts = [self.span(k) for k in keys]
-        docs = np.concatenate([self.docs[p] for p in parts])
-        scaled = np.concatenate([values[p] * w for p, w in zip(parts, weights, strict=True)])
-        return np.bincount(docs, scaled, minlength=n).astype(np.float64)
+        at, counts = self._entries(np.array(keys, dtype=np.intp))
+        scaled = values[at] * np.array(weights).repeat(counts)
+        summed: Floats = np.bincount(self.docs[at], scaled, minlength=n)
+        return summed
+
+    def _entries(self, keys: Ints) -> tuple[Ints, Ints]:
+        """Where the entries of the keys are in `docs` (key by key, in the order given), and
+        how many each key has: array operations whose number does not grow with the keys."""
+        first = self._starts[keys]
+        counts = self._starts[keys + 1] - first
+        ends = counts.cumsum()
+        return np.arange(ends[-1]) + (first - (ends - counts)).repeat(counts), counts
 
 
 class KeyDocs:

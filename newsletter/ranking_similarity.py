@@ -8,6 +8,7 @@ everything the paper talks about. The ranker blends the two (see `ranking_score`
 
 from __future__ import annotations
 
+import functools
 import heapq
 from itertools import pairwise
 
@@ -30,6 +31,20 @@ def topical(index: Index, text: str) -> Vector:
     Not divided by the phrase's own length: a profile adds its topics' vectors up, as if its
     phrases were one query, and the ranker only compares these values within one profile.
     """
+    vocab, idf = index.vocab, index.topic_idf
+    keys, weights = [], []
+    for key, tf in _topic_terms(text):
+        found = vocab.get(key)
+        if found is not None:
+            keys.append(found)
+            weights.append(tf * idf[found])
+    return index.postings.weighted_sum(keys, weights, index.topic_weights, len(index))
+
+
+@functools.lru_cache(maxsize=65536)
+def _topic_terms(text: str) -> tuple[tuple[Key, float], ...]:
+    """A phrase's stems and pairs of stems side by side, with their sublinear TF; memoised, as
+    it depends on the phrase alone."""
     found = variants(text)
     stems = [s for unit in found[0].units for s in unit.stems] if found else []
     counts: dict[Key, float] = {}
@@ -38,10 +53,7 @@ def topical(index: Index, text: str) -> Vector:
     for a, b in pairwise(stems):
         if a != b:
             counts[pair(a, b)] = counts.get(pair(a, b), 0.0) + 1.0
-    vocab, idf = index.vocab, index.topic_idf
-    keys = [vocab[k] for k in counts if k in vocab]
-    weights = [sublinear(counts[k]) * idf[vocab[k]] for k in counts if k in vocab]
-    return index.postings.weighted_sum(keys, weights, index.topic_weights, len(index))
+    return tuple((key, sublinear(count)) for key, count in counts.items())
 
 
 def liked(index: Index, paper: Paper) -> Vector:
@@ -51,7 +63,7 @@ def liked(index: Index, paper: Paper) -> Vector:
     keys, weights = _candidate_terms(index, doc) if doc is not None else _other_terms(index, paper)
     weights = weights / (float(np.sqrt(np.dot(weights, weights))) or 1.0)
     entries = index.postings
-    sims = entries.weighted_sum(keys.tolist(), weights.tolist(), index.liked_weights, len(index))
+    sims = entries.weighted_sum(keys, weights, index.liked_weights, len(index))
     sims[sims < LIKED_MIN] = 0.0
     return sims
 

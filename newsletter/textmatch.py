@@ -345,24 +345,43 @@ def analyse_phrase(phrase: str) -> list[Unit]:
     out: list[Unit] = []
     conjunction = False
     for chunk in join_prefixes(phrase).split():
-        group = chunk.strip(_PUNCTUATION)
-        conjunction = conjunction or chunk[0] in _PUNCTUATION
-        if group.lower() in _CONJUNCTIONS:
+        found = _chunk(chunk)
+        conjunction = conjunction or found.opens
+        if found.conjunction:
             conjunction = True
             continue
-        for word in _WORD.findall(group):
-            stems = _query_stems(word)
+        for word, stems in found.words:
             if stems and (not out or out[-1].stems != stems):
-                out.append(Unit(stems, word, group, conjunction and bool(out)))
+                out.append(Unit(stems, word, found.group, conjunction and bool(out)))
                 conjunction = False
-        conjunction = conjunction or chunk[-1] in _PUNCTUATION
+        conjunction = conjunction or found.closes
     return out[:MAX_PHRASE_WORDS]
 
 
+class _Chunk(NamedTuple):
+    """One white-space separated chunk of a profile phrase, analysed: its hyphenated group
+    ("text-to-image"), whether punctuation opens or closes it, whether it is a conjunction,
+    and its words with their stems."""
+
+    group: str
+    opens: bool
+    closes: bool
+    conjunction: bool
+    words: tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @functools.lru_cache(maxsize=65536)
+def _chunk(chunk: str) -> _Chunk:
+    """Analyse a chunk of a profile phrase; memoised, as thousands of phrases share words."""
+    group = chunk.strip(_PUNCTUATION)
+    words = tuple((word, _query_stems(word)) for word in _WORD.findall(group))
+    opens, closes = chunk[0] in _PUNCTUATION, chunk[-1] in _PUNCTUATION
+    return _Chunk(group, opens, closes, group.lower() in _CONJUNCTIONS, words)
+
+
 def _query_stems(word: str) -> tuple[str, ...]:
     """The stems of one word of a profile phrase (an acronym's are its long form's, a stop
-    word has none); memoised, as thousands of phrases share their words."""
+    word has none)."""
     long_form = expand_word(word, {}, query=True)
     parts = _WORD.findall(join_prefixes(long_form).lower()) if long_form else [word.lower()]
     return tuple(stem(w) for w in parts if w not in STOPWORDS)
@@ -386,12 +405,17 @@ class Variant:
 def variants(phrase: str) -> list[Variant]:
     """The phrase itself, its conjuncts ("X Y and Z" → "X Y", "X Z"), and their synonyms."""
     units = tuple(analyse_phrase(phrase))
-    whole = Variant(units, tuple((i,) for i in range(len(units))), synonym=False)
+    whole = Variant(units, _EACH_ITSELF[: len(units)], synonym=False)
+    found = [v for base in [whole, *_conjuncts(whole)] for v in [base, *_synonyms(base)]]
+    if len(found) == 1:
+        return found
     out: dict[tuple[tuple[str, ...], ...], Variant] = {}
-    for base in [whole, *_conjuncts(whole)]:
-        for variant in [base, *_synonyms(base)]:
-            out.setdefault(tuple(u.stems for u in variant.units), variant)
+    for variant in found:
+        out.setdefault(tuple(u.stems for u in variant.units), variant)
     return list(out.values())
+
+
+_EACH_ITSELF = tuple((i,) for i in range(MAX_PHRASE_WORDS))  # the sources of a phrase's units
 
 
 def _conjuncts(whole: Variant) -> list[Variant]:
@@ -427,6 +451,8 @@ def _synonyms(base: Variant) -> list[Variant]:
     """`base` with each SYNONYMS member it contains swapped for the other members."""
     out: list[Variant] = []
     stems = {s for u in base.units for s in u.stems}
+    if stems.isdisjoint(_synonym_stems()):
+        return out
     for members, group_stems in _synonym_groups():
         if stems.isdisjoint(group_stems):
             continue
@@ -465,6 +491,12 @@ def _synonym_groups() -> tuple[tuple[tuple[_Member, ...], frozenset[str]], ...]:
             members.append(_Member(units, tuple(s for u in units for s in u.stems)))
         out.append((tuple(members), frozenset(s for m in members for s in m.stems)))
     return tuple(out)
+
+
+@functools.cache
+def _synonym_stems() -> frozenset[str]:
+    """Every stem of SYNONYMS: a phrase with none of them has no synonym variant."""
+    return frozenset(s for _, group_stems in _synonym_groups() for s in group_stems)
 
 
 def _find_units(
