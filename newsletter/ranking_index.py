@@ -10,8 +10,7 @@ cached as read-only vectors over the candidates (`Vector`, in `papers` order).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from itertools import chain
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -113,8 +112,7 @@ def _norms(docs: Ints, weights: Floats, n: int) -> Floats:
 
 def _counted(text: PaperText) -> dict[Key, float]:
     """A paper's field-weighted counts of stems and pairs."""
-    both: Iterable[tuple[Key, float]] = chain(text.terms.items(), text.pairs.items())
-    return dict(both)
+    return {**text.terms, **text.pairs}
 
 
 def _titled(text: PaperText) -> dict[Key, float]:
@@ -124,7 +122,4 @@ def _titled(text: PaperText) -> dict[Key, float]:
 
 def _said(text: PaperText) -> dict[Key, float]:
     """How often the abstract says each stem and pair."""
-    both: Iterable[tuple[Key, float]] = chain(
-        text.abstract_terms.items(), text.abstract_pairs.items()
-    )
-    return dict(both)
+    return {**text.abstract_terms, **text.abstract_pairs}

@@ -9,6 +9,7 @@ a key are two array slices, and a vector over the candidates is one assignment.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from itertools import chain
 from typing import TypeVar
 
 import numpy as np
@@ -24,14 +25,12 @@ class Columns:
     """(key id, paper, value) entries, grouped by key id (`keys`, `docs`, `values`) and, as
     given, by paper (`paper_keys`, `paper_values`)."""
 
-    def __init__(
-        self, keys: list[int], docs: list[int], values: list[float], shape: tuple[int, int]
-    ) -> None:
+    def __init__(self, keys: Ints, docs: Ints, values: Floats, shape: tuple[int, int]) -> None:
         """Group entries given paper by paper, in paper order; `shape` is (papers, key ids)."""
         papers, size = shape
-        self.paper_keys: Ints = np.array(keys, dtype=np.intp)
-        self.paper_values: Floats = np.array(values, dtype=np.float64)
-        in_order = np.array(docs, dtype=np.intp)
+        self.paper_keys: Ints = np.asarray(keys, dtype=np.intp)
+        self.paper_values: Floats = np.asarray(values, dtype=np.float64)
+        in_order = np.asarray(docs, dtype=np.intp)
         order = np.argsort(self.paper_keys, kind="stable")
         self.keys: Ints = self.paper_keys[order]
         self.docs: Ints = in_order[order]
@@ -105,18 +104,18 @@ class KeyDocs:
 
 def gather(vocab: dict[K, int], entries: Entries[K], papers: int, *, grow: bool) -> Columns:
     """Columns of entries, given as (paper, {key: value}) in paper order; with `grow`, keys not
-    in `vocab` are added to it, else they must be there already (another field of the same
-    papers)."""
-    keys: list[int] = []
-    docs: list[int] = []
-    values: list[float] = []
-    for doc, counts in entries:
-        if grow:
-            keys.extend([vocab.setdefault(key, len(vocab)) for key in counts])
-        else:
-            keys.extend(map(vocab.__getitem__, counts))
-        docs.extend([doc] * len(counts))
-        values.extend(counts.values())
+    in `vocab` are added to it (in the order they first come), else they must be there already
+    (another field of the same papers)."""
+    given = list(entries)
+    every_key = list(chain.from_iterable(counts for _, counts in given))
+    if grow:
+        new = [key for key in dict.fromkeys(every_key) if key not in vocab]
+        vocab.update(zip(new, range(len(vocab), len(vocab) + len(new)), strict=True))
+    keys = np.fromiter(map(vocab.__getitem__, every_key), dtype=np.intp, count=len(every_key))
+    docs = np.repeat([doc for doc, _ in given], [len(counts) for _, counts in given])
+    values = np.fromiter(
+        chain.from_iterable(counts.values() for _, counts in given), np.float64, len(every_key)
+    )
     return Columns(keys, docs, values, (papers, len(vocab)))
 
 

@@ -10,7 +10,10 @@ a phrase said once in the abstract is often only a part it uses (see `ranking_ph
 from __future__ import annotations
 
 import functools
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import TypeVar
 
 from newsletter import textmatch
@@ -50,12 +53,20 @@ class PaperText:
     abstract_pairs: dict[Pair, float]
 
 
-@functools.lru_cache(maxsize=8192)
 def analyse_paper(paper: Paper) -> PaperText:
-    """Count a paper's stems and stem pairs; memoised, as the windows of a run share papers and
-    the same liked papers come back day after day."""
-    title, abstract, summary, keywords = _fields(paper)
-    counts = [_count(field) for field in (title, abstract, summary, keywords)]
+    """Count a paper's stems and stem pairs (see `_analyse`)."""
+    return _analyse(paper.title, paper.abstract, paper.ai_summary, paper.ai_keywords)
+
+
+@functools.lru_cache(maxsize=8192)
+def _analyse(
+    title: str, abstract: str, summary: str | None, keywords: tuple[str, ...]
+) -> PaperText:
+    """Count the stems and stem pairs of a paper's text; memoised by the text, as the windows
+    of a run share papers, the same liked papers come back day after day, and a paper
+    fetched again with new votes (or under another id) says the same."""
+    fields = _fields(title, abstract, summary, keywords)
+    counts = [_count(field) for field in fields]
     terms: dict[str, float] = {}
     pairs: dict[Pair, float] = {}
     for weight, (own, side, apart) in zip(_WEIGHTS, counts, strict=True):
@@ -63,42 +74,51 @@ def analyse_paper(paper: Paper) -> PaperText:
         _add(pairs, side, weight)
         _add(pairs, apart, weight * GAP_WEIGHT)
     own, side, apart = counts[1]
-    said = dict(side)
+    said_terms: dict[str, float] = {}
+    _add(said_terms, own, 1.0)
+    said: dict[Pair, float] = {}
+    _add(said, side, 1.0)
     _add(said, apart, 1.0)
-    titled = counts[0]
-    return PaperText(
-        terms, pairs, frozenset(titled[0]), frozenset(titled[1]) | titled[2].keys(), own, said
+    title_terms, title_side, title_apart = counts[0]
+    title_pairs = frozenset(title_side) | title_apart.keys()
+    return PaperText(terms, pairs, frozenset(title_terms), title_pairs, said_terms, said)
+
+
+def _fields(
+    title: str, abstract: str, summary: str | None, keywords: tuple[str, ...]
+) -> tuple[Sentences, Sentences, Sentences, Sentences]:
+    """A paper's title, abstract, AI summary and keywords as sentences of stems, with the
+    acronyms it defines ("Mixture-of-Experts (MoE)") expanded everywhere."""
+    local = textmatch.find_definitions(f"{title}. {abstract}")
+    return (
+        textmatch.analyse(title, local),
+        textmatch.analyse(textmatch.strip_definitions(abstract), local),
+        textmatch.analyse(summary or "", local),
+        [s for k in keywords for s in textmatch.analyse(k, local)],
     )
 
 
-def _fields(paper: Paper) -> tuple[Sentences, Sentences, Sentences, Sentences]:
-    """A paper's title, abstract, AI summary and keywords as sentences of stems, with the
-    acronyms it defines ("Mixture-of-Experts (MoE)") expanded everywhere."""
-    local = textmatch.find_definitions(f"{paper.title}. {paper.abstract}")
-    title = textmatch.analyse(paper.title, local)
-    abstract = textmatch.analyse(textmatch.strip_definitions(paper.abstract), local)
-    summary = textmatch.analyse(paper.ai_summary or "", local)
-    keywords = [s for k in paper.ai_keywords for s in textmatch.analyse(k, local)]
-    return title, abstract, summary, keywords
-
-
-def _count(field: Sentences) -> tuple[dict[str, float], dict[Pair, float], dict[Pair, float]]:
+def _count(field: Sentences) -> tuple[Counter[str], Counter[Pair], Counter[Pair]]:
     """How often a field has each stem, each pair of stems side by side, and each pair one
-    word apart."""
-    terms: dict[str, float] = {}
-    side: dict[Pair, float] = {}
-    apart: dict[Pair, float] = {}
-    for sentence in field:
-        for i, term in enumerate(sentence):
-            terms[term] = terms.get(term, 0.0) + 1.0
-            for other, found in zip(sentence[i + 1 : i + 3], (side, apart), strict=False):
-                if other != term:
-                    key = pair(term, other)
-                    found[key] = found.get(key, 0.0) + 1.0
+    word apart (a stem beside itself is no pair)."""
+    terms = Counter(chain.from_iterable(field))
+    side = Counter(chain.from_iterable(_pairs(sentence, 1) for sentence in field))
+    apart = Counter(chain.from_iterable(_pairs(sentence, 2) for sentence in field))
+    for found in (side, apart):
+        for same in [key for key in found if key[0] == key[1]]:
+            del found[same]
     return terms, side, apart
 
 
-def _add(total: dict[K, float], counts: dict[K, float], weight: float) -> None:
+def _pairs(sentence: list[str], gap: int) -> Iterator[Pair]:
+    """The pairs of stems `gap` words apart (see `pair`; a stem and itself included), made
+    without a Python call per pair."""
+    later = sentence[gap:]
+    return zip(map(min, sentence, later), map(max, sentence, later), strict=True)
+
+
+def _add(total: dict[K, float], counts: Mapping[K, float], weight: float) -> None:
     """Add weight * counts to the total, key by key."""
+    known = total.get
     for key, count in counts.items():
-        total[key] = total.get(key, 0.0) + weight * count
+        total[key] = known(key, 0.0) + weight * count
