@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any, TypeVar
 
 import numpy as np
@@ -112,7 +113,7 @@ def _norms(docs: Ints, weights: Floats, n: int) -> Floats:
 
 def _counted(text: PaperText) -> dict[Key, float]:
     """A paper's field-weighted counts of stems and pairs."""
-    return {**text.terms, **text.pairs}
+    return dict(chain(text.terms.items(), text.pairs.items()))
 
 
 def _titled(text: PaperText) -> dict[Key, float]:
@@ -122,4 +123,4 @@ def _titled(text: PaperText) -> dict[Key, float]:
 
 def _said(text: PaperText) -> dict[Key, float]:
     """How often the abstract says each stem and pair."""
-    return {**text.abstract_terms, **text.abstract_pairs}
+    return dict(chain(text.abstract_terms.items(), text.abstract_pairs.items()))

@@ -76,8 +76,8 @@ class Columns:
             return np.zeros(n)
         at, counts = self._entries(np.array(keys, dtype=np.intp))
         scaled = values[at] * np.array(weights).repeat(counts)
-        summed: Floats = np.bincount(self.docs[at], scaled, minlength=n)
-        return summed
+        summed = np.bincount(self.docs[at], scaled, minlength=n)
+        return summed.astype(np.float64, copy=False)
 
     def _entries(self, keys: Ints) -> tuple[Ints, Ints]:
         """Where the entries of the keys are in `docs` (key by key, in the order given), and
