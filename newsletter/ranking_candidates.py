@@ -78,17 +78,17 @@ class Candidates(Index):
         """Two rows over the candidates: a topic phrase's match (`phrase`) and its TF-IDF dot
         product (`ranking_similarity.topical`), side by side so that a profile adds both up at
         once; cached, a row of `topic_table`."""
-        found = self._topics.get(text)
-        if found is None:
-            found = self._topics[text] = self._add_topic(text)
-        return found[1]
+        return self._topic(text)[1]
 
     def topic_row(self, text: str) -> int:
         """The row of a topic phrase (`topic`) in `topic_table`."""
+        return self._topic(text)[0]
+
+    def _topic(self, text: str) -> tuple[int, Matrix]:
         found = self._topics.get(text)
         if found is None:
             found = self._topics[text] = self._add_topic(text)
-        return found[0]
+        return found
 
     @property
     def topic_table(self) -> Matrix:
