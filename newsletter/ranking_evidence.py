@@ -33,6 +33,8 @@ class Signal:
     labels, which look up one paper at a time).
     """
 
+    __slots__ = ("_passing", "_title_docs", "present", "repeated", "saturated", "titled")
+
     def __init__(
         self, saturated: Vector, present: Mask, titled: Positions, repeated: Positions
     ) -> None:
@@ -84,6 +86,9 @@ class Evidence:
     def _signal(self, key: Key) -> Signal:
         """Compute a `Signal` from the postings."""
         vocab = self.index.vocab
+        if len(key) == 1:  # most words and links
+            found = vocab.get(key[0])
+            return _absent(len(self.index)) if found is None else self._single(found)
         every = isinstance(key[0], str)  # a word needs all its stems, a link any of its pairs
         ids = [vocab[k] for k in key if k in vocab]
         if not ids or (every and len(ids) < len(key)):

@@ -98,9 +98,9 @@ class _VariantWords:
 
     def __init__(self, index: Index, phrase: Phrase, evidence: Evidence) -> None:
         """Look up the signals of the variant's words and links."""
-        words = [evidence(unit.stems) for unit in phrase.units]
+        words = list(map(evidence, phrase.stems))
         self.words = [(1 << i, w.present, w.title_docs()) for i, w in enumerate(words)]
-        links = [evidence(keys) for keys in phrase.links]
+        links = list(map(evidence, phrase.links))
         self.links = [(link.present, link.title_docs()) for link in links]
         units = phrase.units
         self.telling = sum(1 << i for i, u in enumerate(units) if _telling(index, u.stems))

@@ -35,14 +35,15 @@ MIN_TOPIC = 0.04  # topic matches below this are noise and dropped
 class Phrase:
     """One way to match a profile phrase (itself, a part of it, or with a synonym swapped in).
 
-    `units` are its words as textmatch analysed them; `links[i]` are the stem pairs that put
-    word i and word i + 1 side by side, in either order; `sources` say which words of the
-    phrase each word stands for, and `sharing` by how many words each source is shared;
-    `swapped` are the words a synonym brought in, which count only all together; `factor`
-    discounts synonyms.
+    `units` are its words as textmatch analysed them, and `stems` their stems (the words' keys
+    in `Evidence`); `links[i]` are the stem pairs that put word i and word i + 1 side by side,
+    in either order; `sources` say which words of the phrase each word stands for, and
+    `sharing` by how many words each source is shared; `swapped` are the words a synonym
+    brought in, which count only all together; `factor` discounts synonyms.
     """
 
     units: tuple[textmatch.Unit, ...]
+    stems: tuple[tuple[str, ...], ...]
     links: tuple[tuple[Pair, ...], ...]
     sources: tuple[tuple[int, ...], ...]
     sharing: tuple[int, ...]
@@ -52,13 +53,14 @@ class Phrase:
 
 def _compile(variant: textmatch.Variant) -> Phrase:
     """Turn a textmatch variant into what the matcher needs."""
-    links = tuple([_link(a.stems, b.stems) for a, b in pairwise(variant.units)])
+    stems = tuple([unit.stems for unit in variant.units])
+    links = tuple([_link(a, b) for a, b in pairwise(stems)])
     sources = variant.sources
     if variant.synonym:
         sharing, factor = tuple([sources.count(src) for src in sources]), SYNONYM_FACTOR
     else:
         sharing, factor = _ONCE[: len(sources)], 1.0
-    return Phrase(variant.units, links, variant.sources, sharing, variant.swapped, factor)
+    return Phrase(variant.units, stems, links, sources, sharing, variant.swapped, factor)
 
 
 _ONCE = (1,) * textmatch.MAX_PHRASE_WORDS  # no word is shared when no synonym came in
@@ -89,7 +91,7 @@ def match(index: Index, text: str, evidence: Evidence) -> PhraseMatch:
     found = variants(text)
     if not found or not found[0].units:
         return PhraseMatch(shared(np.zeros(len(index))), [])
-    own = [sum(map(index.idf_of, u.stems)) / len(u.stems) for u in found[0].units]
+    own = [sum(map(index.idf_of, stems)) / len(stems) for stems in found[0].stems]
     each = [shared(_match_variant(p, _variant_idfs(own, p), evidence)) for p in found]
     best = each[0]
     for other in each[1:]:
@@ -102,7 +104,7 @@ def _variant_idfs(own: list[float], phrase: Phrase) -> list[float]:
     """IDF of a variant's words: a word swapped in shares the weight of the words it replaces,
     so a synonym neither adds nor removes importance."""
     return [
-        sum(own[j] for j in src) / shared_by
+        sum(map(own.__getitem__, src)) / shared_by
         for src, shared_by in zip(phrase.sources, phrase.sharing, strict=True)
     ]
 
@@ -115,14 +117,14 @@ def _match_variant(phrase: Phrase, idfs: list[float], evidence: Evidence) -> Vec
     A passing mention counts COMPONENT_FACTOR of it (see the module docstring).
     """
     scale = phrase.factor / (sum(idfs) or 1.0)
-    words = [evidence(unit.stems) for unit in phrase.units]
+    words = list(map(evidence, phrase.stems))
     score = (idfs[0] * scale) * words[0].saturated
-    for word, idf in zip(words[1:], idfs[1:], strict=True):
-        score += (idf * scale) * word.saturated
-    links = [evidence(keys) for keys in phrase.links]
+    for i in range(1, len(words)):
+        score += (idfs[i] * scale) * words[i].saturated
+    links = list(map(evidence, phrase.links))
     if links:
         score *= BAG_SHARE
-        run = _best_run([s.saturated for s in links], idfs)
+        run = _best_run(links, idfs)
         run *= (1.0 - BAG_SHARE) * scale
         score += run
     score *= passing(links or words[:1])
@@ -139,10 +141,13 @@ def _all_present(words: list[Signal]) -> Mask:
     return every
 
 
-def _best_run(links: list[Vector], idfs: list[float]) -> Vector:
+def _best_run(signals: list[Signal], idfs: list[float]) -> Vector:
     """Per paper, the run of linked words with the most IDF * saturated weakest-link evidence
-    (`links` are already saturated, and saturation keeps the order of evidence)."""
+    (the links' saturated evidence: saturation keeps the order of evidence)."""
+    links = [signal.saturated for signal in signals]
     best = sum(idfs[0:2]) * links[0]
+    if len(links) == 1:
+        return best
     for start in range(len(links)):
         weakest = links[start]
         for end in range(start, len(links)):
@@ -154,9 +159,11 @@ def _best_run(links: list[Vector], idfs: list[float]) -> Vector:
 
 
 def complete(text: str, evidence: Evidence) -> Mask:
-    """Where a paper has every word of the phrase, or of one of its variants."""
-    out = np.zeros(len(evidence.index), dtype=bool)
+    """Where a paper has every word of the phrase, or of one of its variants (not to be
+    changed: it may be the array of a cached signal)."""
+    out: Mask | None = None
     for phrase in variants(text):
         if phrase.units:
-            out |= _all_present([evidence(u.stems) for u in phrase.units])
-    return out
+            every = _all_present(list(map(evidence, phrase.stems)))
+            out = every if out is None else out | every
+    return out if out is not None else np.zeros(len(evidence.index), dtype=bool)

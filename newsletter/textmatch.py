@@ -408,33 +408,36 @@ def analyse_phrase(phrase: str) -> list[Unit]:
         if found.conjunction:
             conjunction = True
             continue
-        for word, stems in found.words:
-            if stems and (not out or out[-1].stems != stems):
-                out.append(Unit(stems, word, found.group, conjunction and bool(out)))
+        for unit, after_and in found.units:
+            if not out or out[-1].stems != unit.stems:
+                out.append(after_and if conjunction and out else unit)
                 conjunction = False
         conjunction = conjunction or found.closes
     return out[:MAX_PHRASE_WORDS]
 
 
 class _Chunk(NamedTuple):
-    """One white-space separated chunk of a profile phrase, analysed: its hyphenated group
-    ("text-to-image"), whether punctuation opens or closes it, whether it is a conjunction,
-    and its words with their stems."""
+    """One white-space separated chunk of a profile phrase, analysed: whether punctuation
+    opens or closes it, whether it is a conjunction, and the units of its words (stop words
+    left out), each as it is and as it is after "and"."""
 
-    group: str
     opens: bool
     closes: bool
     conjunction: bool
-    words: tuple[tuple[str, tuple[str, ...]], ...]
+    units: tuple[tuple[Unit, Unit], ...]
 
 
 @functools.lru_cache(maxsize=65536)
 def _chunk(chunk: str) -> _Chunk:
     """Analyse a chunk of a profile phrase; memoised, as thousands of phrases share words."""
     group = chunk.strip(_PUNCTUATION)
-    words = tuple((word, _query_stems(word)) for word in _WORD.findall(group))
+    units = []
+    for word in _WORD.findall(group):
+        stems = _query_stems(word)
+        if stems:
+            units.append((Unit(stems, word, group), Unit(stems, word, group, after_and=True)))
     opens, closes = chunk[0] in _PUNCTUATION, chunk[-1] in _PUNCTUATION
-    return _Chunk(group, opens, closes, group.lower() in _CONJUNCTIONS, words)
+    return _Chunk(opens, closes, group.lower() in _CONJUNCTIONS, tuple(units))
 
 
 def _query_stems(word: str) -> tuple[str, ...]:
