@@ -21,6 +21,7 @@ from newsletter.ranking_index import Index
 from newsletter.ranking_phrases import Phrase, PhraseMatch, variants
 from newsletter.textmatch import MAX_PHRASE_WORDS, Unit
 
+GAP = "…"  # stands for the words of a phrase that a label leaves out between two it names
 LABEL_MIN_IDF = 0.5  # words in more than about 60% of the candidates are left out of reasons
 _TITLE, _WHOLE, _VARIANT = 1 << MAX_PHRASE_WORDS, 1 << (MAX_PHRASE_WORDS + 1), MAX_PHRASE_WORDS + 2
 
@@ -133,13 +134,22 @@ def _telling(index: Index, stems: tuple[str, ...]) -> bool:
 
 def _spell(units: tuple[Unit, ...], chosen: Iterable[int]) -> str:
     """The chosen words in the user's spelling; a hyphenated group is written whole when all
-    its words are chosen ("text-to-image", not "text image")."""
+    its words are chosen ("text-to-image", not "text image"), and GAP stands for the words
+    left out between two chosen ones ("vision-language … training"), so that a few words of a
+    phrase do not read as a phrase of their own."""
     picked = set(chosen)
-    words = []
+    words: list[str] = []
+    last = -1
     for i in sorted(picked):
         group = units[i].group
         whole = group == units[i].word or all(
             j in picked for j, unit in enumerate(units) if unit.group == group
         )
-        words.append(group if whole else units[i].word)
-    return " ".join(dict.fromkeys(words))
+        word = group if whole else units[i].word
+        if words and word == words[-1]:
+            continue  # a group already written whole
+        if words and i > last + 1:
+            words.append(GAP)
+        words.append(word)
+        last = i
+    return " ".join(words)

@@ -402,7 +402,7 @@ def analyse_phrase(phrase: str) -> list[Unit]:
     """
     out: list[Unit] = []
     conjunction = False
-    for chunk in join_prefixes(phrase).split():
+    for chunk in phrase.split():
         found = _chunk(chunk)
         conjunction = conjunction or found.opens
         if found.conjunction:
@@ -429,15 +429,33 @@ class _Chunk(NamedTuple):
 
 @functools.lru_cache(maxsize=65536)
 def _chunk(chunk: str) -> _Chunk:
-    """Analyse a chunk of a profile phrase; memoised, as thousands of phrases share words."""
+    """Analyse a chunk of a profile phrase; memoised, as thousands of phrases share words.
+
+    Words are matched with their prefixes joined ("multi-reference" as "multireference", see
+    `join_prefixes`) but keep the user's spelling for the reasons.
+    """
     group = chunk.strip(_PUNCTUATION)
+    words = _WORD.findall(join_prefixes(group))
     units = []
-    for word in _WORD.findall(group):
+    for word, spelled in zip(words, _as_spelled(group, words), strict=True):
         stems = _query_stems(word)
         if stems:
-            units.append((Unit(stems, word, group), Unit(stems, word, group, after_and=True)))
+            units.append((Unit(stems, spelled, group), Unit(stems, spelled, group, True)))
     opens, closes = chunk[0] in _PUNCTUATION, chunk[-1] in _PUNCTUATION
     return _Chunk(opens, closes, group.lower() in _CONJUNCTIONS, tuple(units))
+
+
+def _as_spelled(group: str, words: list[str]) -> list[str]:
+    """The words of `join_prefixes(group)` as `group` spells them: the same letters, with the
+    hyphens that joining took out put back ("multireference" → "multi-reference")."""
+    out = []
+    at = 0
+    for word in words:
+        start = at = group.index(word[0], at)
+        for letter in word:
+            at = group.index(letter, at) + 1  # past a hyphen that joining took out
+        out.append(group[start:at])
+    return out
 
 
 def _query_stems(word: str) -> tuple[str, ...]:

@@ -180,6 +180,27 @@ def test_title_matches_weigh_more(first: tuple[str, str], second: tuple[str, str
     assert reasons_of(ranking, "2508.00001")[0] == "matched: sparse attention (title)"
 
 
+@pytest.mark.parametrize(
+    ("phrase", "title", "reason"),
+    [
+        ("sparse attention kernels", "Sparse attention on GPUs", "sparse attention (title)"),
+        ("sparse attention kernels", "Sparse kernels for GPUs", "sparse … kernels (title)"),
+        (
+            "multi-reference image composition",
+            "Multi-reference image generation",
+            "multi-reference image (title)",
+        ),
+    ],
+)
+def test_partial_matches_name_the_words_found_as_the_user_spelled_them(
+    phrase: str, title: str, reason: str
+) -> None:
+    """A paper with some words of a phrase is told which, in the user's spelling, with a gap
+    marked where words of the phrase are missing between them."""
+    ranking = rank(topics(phrase), day(paper("2508.00001", title, "We write code.")))
+    assert reasons_of(ranking, "2508.00001")[0] == f"matched: {reason}"
+
+
 def test_common_words_weigh_little() -> None:
     """A word most candidates have counts for little next to a rare one of the same phrase."""
     common = [paper(f"2508.001{i:02d}", f"Efficient models {i}") for i in range(8)]
