@@ -29,6 +29,7 @@ from newsletter.models import (
 )
 from newsletter.ranking_semantic import Embedder, load_embedder
 from newsletter.render import RenderedDigest, Renderer
+from newsletter.semantic_store import StoredEmbedder
 from newsletter.store import DigestRow, EarlierDigests, Store
 
 MAX_CATCH_UP_DAYS = 7
@@ -128,11 +129,12 @@ class PaperCache:
         return found
 
 
-def embedder_for(settings: Settings | None) -> Embedder | None:
-    """The embedder of the semantic ranker when the settings ask for it, else None (lexical)."""
+def embedder_for(settings: Settings | None, store: Store) -> Embedder | None:
+    """The embedder of the semantic ranker when the settings ask for it, its vectors kept in
+    the ledger (`semantic_store`); else None (lexical)."""
     if settings is None or settings.ranker is not Ranker.SEMANTIC:
         return None
-    return load_embedder()
+    return StoredEmbedder(load_embedder(), store)
 
 
 class Planner:
@@ -142,7 +144,7 @@ class Planner:
                  cache: PaperCache | None = None) -> None:
         self.store, self.settings, self.day = store, settings, day
         self.cache = cache or PaperCache()
-        self.embedder = embedder_for(settings)
+        self.embedder = embedder_for(settings, store)
 
     def warm_up(self, subscribers: Sequence[Subscriber]) -> None:
         """With the semantic ranker, embed every topic phrase of these subscribers in one batch

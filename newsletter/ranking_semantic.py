@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 FLOOR = 0.4  # cosine to the profile's direction below which meaning adds nothing
 WEIGHT = 2.0  # relevance gained per unit of cosine above FLOOR
 FEEDBACK = 3  # the profile's best phrase matches that join its direction as evidence
+MODEL = "all-MiniLM-L6-v2"  # what stored vectors are filed under (`semantic_store`)
+DIMENSIONS = 384  # the size of its vectors
 
 Embeddings = npt.NDArray[np.float32]  # unit vectors, one row per text
 _NONE: Embeddings = np.zeros((0, 1), dtype=np.float32)
@@ -125,7 +127,7 @@ class MiniLM:
 
     def embed(self, texts: Sequence[str]) -> Embeddings:
         """Unit vectors of the texts; only the ones never seen are run through the model."""
-        keys = [_key(text) for text in texts]
+        keys = [text_key(text) for text in texts]
         with self._lock:  # the scheduler's jobs run in threads
             todo = {k: text for k, text in zip(keys, texts, strict=True) if k not in self._known}
             if todo:
@@ -135,17 +137,18 @@ class MiniLM:
                     list(todo.values()), batch_size=self.BATCH, normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False,
                 )
-                self._remember(dict(zip(todo, np.asarray(found, dtype=np.float32), strict=True)))
+                self.keep(dict(zip(todo, np.asarray(found, dtype=np.float32), strict=True)))
             return np.stack([self._known[k] for k in keys]) if keys else _NONE
 
-    def _remember(self, vectors: dict[bytes, Embeddings]) -> None:
+    def keep(self, vectors: dict[bytes, Embeddings]) -> None:
+        """Remember vectors by text key (`text_key`): embedded here, or found in the ledger."""
         if len(self._known) + len(vectors) > self.LIMIT:
             for key in list(self._known)[: max(len(vectors), self.LIMIT // 4)]:
                 del self._known[key]
         self._known.update(vectors)
 
 
-def _key(text: str) -> bytes:
+def text_key(text: str) -> bytes:
     """A short key for a text (abstracts are long, and thousands are kept)."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 

@@ -49,6 +49,7 @@ _SYNC_COMMIT = "NORMAL"
 # Decoded papers kept per connection, checked against the stored JSON before reuse.
 _DECODED_MAX = 20_000
 _NO_COUNTS = UpsertCounts()
+_KEYS_PER_QUERY = 500  # under SQLite's limit on the parameters of one statement
 
 
 class Store:
@@ -59,6 +60,7 @@ class Store:
         self.path = path
         self._decoded: dict[str, tuple[str, Paper]] = {}  # id → (stored JSON, Paper)
         self._paper_writes = 0  # batches of papers stored by this connection
+        self.readonly = False
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -86,6 +88,7 @@ class Store:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
         connection.row_factory = sqlite3.Row
         store = cls(connection, path)
+        store.readonly = True
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version != len(MIGRATIONS):
             raise InputError(f"{path}: schema version {version}, expected {len(MIGRATIONS)}; "
@@ -514,6 +517,28 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO http_cache VALUES (?, ?, ?, ?, ?)",
                 (url, etag, last_modified, body, now.isoformat()),
+            )
+
+    # embeddings ----------------------------------------------------------------------------
+
+    def embeddings(self, model: str, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The stored vectors of these text keys (those there are), by key."""
+        found: dict[bytes, bytes] = {}
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[start : start + _KEYS_PER_QUERY]
+            rows = self._db.execute(
+                "SELECT text_key, vector FROM embeddings WHERE model = ? AND text_key IN "
+                f"({', '.join('?' * len(chunk))})", (model, *chunk),
+            )
+            found.update((bytes(key), bytes(vector)) for key, vector in rows)
+        return found
+
+    def keep_embeddings(self, model: str, vectors: dict[bytes, bytes]) -> None:
+        """Store vectors by text key, in one transaction (replacing what a key had)."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                [(model, key, vector) for key, vector in vectors.items()],
             )
 
     # bounces -------------------------------------------------------------------------------

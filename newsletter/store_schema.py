@@ -89,4 +89,13 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # 3: sentence embeddings of the semantic ranker, by model and a hash of the text embedded
+    """
+    CREATE TABLE embeddings (
+        model TEXT NOT NULL,
+        text_key BLOB NOT NULL,
+        vector BLOB NOT NULL,            -- float32, little-endian
+        PRIMARY KEY (model, text_key)
+    );
+    """,
 )

@@ -21,12 +21,14 @@ import pytest
 from newsletter import planning, ranking_semantic
 from newsletter.cli import main
 from newsletter.config import Ranker, load_settings
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, RunError
 from newsletter.matching import Candidates, rank
 from newsletter.models import Paper, Profile, Subscriber, Topic
 from newsletter.ranking_score import plan, scores
-from newsletter.ranking_semantic import MiniLM, paper_text
+from newsletter.ranking_semantic import DIMENSIONS, MODEL, MiniLM, paper_text, text_key
+from newsletter.semantic_store import StoredEmbedder
 from newsletter.sources.hf import parse_items
+from newsletter.store import Store
 from tests.conftest import HF_DAYS
 
 DAY = dt.date(2025, 8, 12)
@@ -70,6 +72,9 @@ class FakeEmbedder:
         self.asked.extend(texts)
         return np.ones((len(texts), 4), dtype=np.float32) / 2.0
 
+    def keep(self, vectors: dict[bytes, np.ndarray]) -> None:
+        """Vectors found in the ledger (this fake has none of its own to keep)."""
+
 
 # --- the setting, without the extra -------------------------------------------------------------
 
@@ -78,7 +83,8 @@ def test_lexical_is_the_default_ranker(workdir: Path) -> None:
     """Without NEWSLETTER_RANKER, planning builds plain lexical indexes: nothing is embedded."""
     settings = load_settings()
     assert settings.ranker is Ranker.LEXICAL
-    assert planning.embedder_for(settings) is None and planning.embedder_for(None) is None
+    assert planning.embedder_for(settings, None) is None  # type: ignore[arg-type]
+    assert planning.embedder_for(None, None) is None  # type: ignore[arg-type]
     index = planning.PaperCache().index((DAY, ("2508.00001",)), [paper("2508.00001", "A")])
     assert index.meaning is None
 
@@ -121,17 +127,82 @@ def test_semantic_setting_reaches_the_index(workdir: Path,
     monkeypatch.setenv("NEWSLETTER_RANKER", "semantic")
     settings = load_settings()
     assert settings.ranker is Ranker.SEMANTIC
-    planner = planning.Planner(None, settings, DAY)  # type: ignore[arg-type]
-    assert planner.embedder is fake
-    ada = Subscriber("ada@lab.example", Profile(topics=(Topic("GUI agents"), Topic("OCR"))))
-    grace = Subscriber("grace@lab.example", Profile(topics=(Topic("OCR"),)))
-    planner.warm_up([ada, grace])
+    with Store.open(workdir / "ledger.db") as store:
+        planner = planning.Planner(store, settings, DAY)
+        assert isinstance(planner.embedder, StoredEmbedder)
+        ada = Subscriber("ada@lab.example", Profile(topics=(Topic("GUI agents"), Topic("OCR"))))
+        grace = Subscriber("grace@lab.example", Profile(topics=(Topic("OCR"),)))
+        planner.warm_up([ada, grace])
     assert fake.asked == ["GUI agents", "OCR"]  # one batch, before anyone is ranked
     cache, papers = planning.PaperCache(), [paper("2508.00001", "A")]
     semantic = cache.index((DAY, ("2508.00001",)), papers, fake)
     assert semantic.meaning is not None
     assert cache.index((DAY, ("2508.00001",)), papers).meaning is None
     assert cache.index((DAY, ("2508.00001",)), papers, fake) is semantic
+
+
+# --- vectors kept in the ledger ---------------------------------------------------------------
+
+
+class CountingModel(MiniLM):
+    """MiniLM's cache around a fake model: a distinct unit vector per text, and every text the
+    model was asked to embed kept in `asked`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+        self._model = self
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        self.asked.extend(texts)
+        rows = [np.random.default_rng(list(text.encode())).normal(size=DIMENSIONS)
+                for text in texts]
+        return np.array([row / np.linalg.norm(row) for row in rows], dtype=np.float32)
+
+
+def test_vectors_are_embedded_once_then_read_from_the_ledger(tmp_path: Path) -> None:
+    """A second process (a new model cache) reads what the first stored and embeds only the
+    texts it has never seen; a read-only ledger (`preview`) is read but never written."""
+    path = tmp_path / "ledger.db"
+    first = CountingModel()
+    with Store.open(path) as store:
+        before = StoredEmbedder(first, store).embed(["paper one", "paper two", "paper one"])
+    assert first.asked == ["paper one", "paper two"]
+    later = CountingModel()
+    with Store.open(path) as store:
+        again = StoredEmbedder(later, store).embed(["paper two", "paper three", "paper one"])
+    assert later.asked == ["paper three"]
+    np.testing.assert_array_equal(again[[2, 0]], before[:2])  # stored exactly
+    previewing = CountingModel()
+    with Store.open_readonly(path) as store:
+        StoredEmbedder(previewing, store).embed(["paper three", "paper four"])
+        assert store.embeddings(MODEL, [text_key("paper four")]) == {}
+    assert previewing.asked == ["paper four"]
+
+
+def test_a_damaged_stored_vector_is_embedded_again_and_replaced(tmp_path: Path) -> None:
+    """A row of the wrong size (a damaged ledger) is not used: the text is embedded anew and
+    the row replaced."""
+    with Store.open(tmp_path / "ledger.db") as store:
+        store.keep_embeddings(MODEL, {text_key("paper one"): b"\x00" * 12})
+        model = CountingModel()
+        vector = StoredEmbedder(model, store).embed(["paper one"])
+        assert model.asked == ["paper one"]
+        stored = store.embeddings(MODEL, [text_key("paper one")])[text_key("paper one")]
+        assert np.frombuffer(stored, dtype="<f4").tolist() == vector[0].tolist()
+
+
+def test_a_ledger_that_cannot_store_vectors_still_ranks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Vectors are a cache: a busy or full ledger logs a warning and the vectors are used."""
+    with Store.open(tmp_path / "ledger.db") as store:
+        def busy(*_: object) -> None:
+            raise RunError("database is locked")
+        monkeypatch.setattr(store, "keep_embeddings", busy)
+        vectors = StoredEmbedder(CountingModel(), store).embed(["paper one"])
+    assert vectors.shape == (1, DIMENSIONS)
+    assert "1 embeddings not stored, they will be computed again" in caplog.text
 
 
 # --- meaning, with a fake embedder ---------------------------------------------------------------
