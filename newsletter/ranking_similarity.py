@@ -18,7 +18,7 @@ from newsletter.models import Paper
 from newsletter.ranking_index import Index, Key, Vector, sublinear
 from newsletter.ranking_phrases import variants
 from newsletter.ranking_postings import Floats, Ints
-from newsletter.ranking_text import analyse_paper, pair
+from newsletter.ranking_text import analyse_terms, pair
 
 LIKED_MIN = 0.18  # least cosine similarity to a liked paper that counts
 LIKED_TERMS = 40  # a liked paper is summarised by its most telling stems
@@ -86,7 +86,7 @@ def _candidate_terms(index: Index, doc: int) -> tuple[Ints, Floats]:
 def _other_terms(index: Index, paper: Paper) -> tuple[Ints, Floats]:
     """The most telling stems of a paper that is not a candidate (an older liked paper)."""
     vocab = index.vocab
-    weights = index.tfidf(analyse_paper(paper).terms)
+    weights = index.tfidf(analyse_terms(paper))
     top = heapq.nlargest(LIKED_TERMS, weights.items(), key=lambda kv: kv[1])
     keys = np.array([vocab[t] for t, _ in top], dtype=np.intp)
     return keys, np.array([w for _, w in top])

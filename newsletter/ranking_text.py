@@ -84,6 +84,21 @@ def _analyse(
     return PaperText(terms, pairs, frozenset(title_terms), title_pairs, said_terms, said)
 
 
+def analyse_terms(paper: Paper) -> dict[str, float]:
+    """A paper's field-weighted stem counts alone (`PaperText.terms`): what a liked paper that
+    is not a candidate (one read days ago) is compared by, in a third of the time."""
+    return _terms(paper.title, paper.abstract, paper.ai_summary, paper.ai_keywords)
+
+
+@functools.lru_cache(maxsize=8192)
+def _terms(title: str, abstract: str, summary: str | None, keywords: tuple[str, ...]
+           ) -> dict[str, float]:
+    terms: dict[str, float] = {}
+    for weight, field in zip(_WEIGHTS, _fields(title, abstract, summary, keywords), strict=True):
+        _add(terms, Counter(chain.from_iterable(field)), weight)
+    return terms
+
+
 def _fields(
     title: str, abstract: str, summary: str | None, keywords: tuple[str, ...]
 ) -> tuple[Sentences, Sentences, Sentences, Sentences]:

@@ -13,6 +13,7 @@ from newsletter import textmatch
 from newsletter.matching import Candidates, Request, rank, rank_many
 from newsletter.models import Paper, Profile, Ranking, Topic
 from newsletter.ranking_postings import gather
+from newsletter.ranking_text import analyse_paper, analyse_terms
 
 DAY = dt.date(2025, 8, 12)
 FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "hf" / "daily_papers"
@@ -435,6 +436,15 @@ def test_real_day_of_papers() -> None:
         "matched: GUI agents",
     ]
     assert all(r.reasons[0].startswith("matched: ") for r in ranking.picked)
+
+
+def test_a_papers_terms_alone_are_its_full_analysis_terms() -> None:
+    """`analyse_terms` (liked papers that are not candidates) counts exactly what the full
+    analysis of the same paper does, on every paper of a real day."""
+    papers = real_day()
+    assert papers
+    for paper_ in papers:
+        assert analyse_terms(paper_) == analyse_paper(paper_).terms
 
 
 def test_empty_day_and_empty_profile_parts() -> None:
