@@ -209,7 +209,12 @@ def test_preview_open_hands_the_html_to_a_browser(
     import webbrowser
 
     opened: list[str] = []
-    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+
+    def open_url(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", open_url)
     _fetch(capsys, DAY1)
     code, _, err = _run(capsys, "preview", "agents@lab.example", "--open")
     assert code == 0 and len(opened) == 1

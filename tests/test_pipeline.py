@@ -50,7 +50,7 @@ def six(workdir: Path) -> Path:
 
 
 def _run(workdir: Path, time: FakeTime, **settings: object) -> list[Status]:
-    config = load_settings(**settings)  # type: ignore[arg-type]
+    config = load_settings(**settings)
     subscribers = load_subscribers(workdir / "subscribers.yaml")
     with Store.open(workdir / "newsletter.db") as store:
         runner = Runner(config, store, Renderer(), make_transport(config), clock=time.clock,
