@@ -58,7 +58,7 @@ from typing import NamedTuple
 from newsletter.models import Paper, Profile, Ranking
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_explain import explain as _explain
-from newsletter.ranking_reasons import picks
+from newsletter.ranking_reasons import picks, picks_many
 from newsletter.ranking_score import best, plan, scores
 
 __all__ = ["Candidates", "Request", "rank", "rank_many"]
@@ -109,7 +109,4 @@ def rank_many(requests: Sequence[Request], candidates: Candidates) -> list[Ranki
     plans = [plan(r.profile, candidates, r.liked_papers) for r in requests]
     score = scores(plans, candidates, [r.seen for r in requests])
     chosen = best(score, candidates, [r.profile.max_papers for r in requests])
-    return [
-        Ranking(picks(p, candidates, docs, row) if docs else ())
-        for p, docs, row in zip(plans, chosen, score, strict=True)
-    ]
+    return [Ranking(picked) for picked in picks_many(plans, candidates, chosen, score)]
