@@ -58,7 +58,7 @@ from typing import NamedTuple
 from newsletter.models import Paper, Profile, Ranking
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_explain import explain as _explain
-from newsletter.ranking_reasons import picks
+from newsletter.ranking_reasons import picks, picks_many
 from newsletter.ranking_score import best, plan, scores
 
 __all__ = ["Candidates", "Request", "rank", "rank_many"]
@@ -102,10 +102,11 @@ def rank(
 def rank_many(requests: Sequence[Request], candidates: Candidates) -> list[Ranking]:
     """`rank` for many subscribers against the same candidates, in one pass: their scores are
     rows of one matrix, so a run's subscribers cost a few numpy calls per batch, not each."""
+    candidates.prepare(
+        (t.phrase for r in requests for t in r.profile.topics),
+        (e for r in requests for e in r.profile.exclude),
+    )
     plans = [plan(r.profile, candidates, r.liked_papers) for r in requests]
     score = scores(plans, candidates, [r.seen for r in requests])
     chosen = best(score, candidates, [r.profile.max_papers for r in requests])
-    return [
-        Ranking(picks(p, candidates, docs, row) if docs else ())
-        for p, docs, row in zip(plans, chosen, score, strict=True)
-    ]
+    return [Ranking(picked) for picked in picks_many(plans, candidates, chosen, score)]

@@ -18,9 +18,9 @@ from newsletter.ranking_evidence import Evidence
 from newsletter.ranking_facts import Facts
 from newsletter.ranking_index import Index, Matrix, Positions, Vector, shared
 from newsletter.ranking_labels import Label, PhraseLabels
-from newsletter.ranking_phrases import PhraseMatch, complete, match
+from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many
 from newsletter.ranking_semantic import Embedder, Meaning
-from newsletter.ranking_similarity import liked, topical
+from newsletter.ranking_similarity import liked, topical, topical_many
 
 HARD_EXCLUDE = 0.4  # an exclude phrase matched this well (title, keywords, repeated) disqualifies
 SOFT_EXCLUDE = 0.2  # ... and matched this well (mentioned in passing) pushes the paper down
@@ -96,12 +96,26 @@ class Candidates(Index):
         zeros: a batch of profiles gathers its topics from it in one call (`ranking_score`)."""
         return self._table[: self._rows]
 
+    def prepare(self, topics: Iterable[str], phrases: Iterable[str] = ()) -> None:
+        """Match the topic phrases and other phrases that are not cached yet, all together
+        (`ranking_phrases.match_many`, `ranking_similarity.topical_many`): a batch of profiles
+        brings dozens of new phrases, and one at a time, numpy's overhead per call was most of
+        their cost."""
+        new = [text for text in dict.fromkeys(topics) if text not in self._topics]
+        fresh = [text for text in dict.fromkeys([*new, *phrases]) if text not in self._matches]
+        self._matches.update(zip(fresh, match_many(self, fresh, self.evidence), strict=True))
+        for text, dot in zip(new, topical_many(self, new), strict=True):
+            self._topics[text] = self._add_row(self._matches[text].score, dot)
+
     def _add_topic(self, text: str) -> tuple[int, Matrix]:
+        return self._add_row(self.phrase(text), topical(self, text))
+
+    def _add_row(self, matched: Vector, dot: Vector) -> tuple[int, Matrix]:
         row = self._rows
         if row == len(self._table):  # grown by doubling: views handed out keep the old copy
-            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
-        self._table[row, : len(self)] = self.phrase(text)
-        self._table[row, len(self) :] = topical(self, text)
+            self._table = _doubled(self._table)
+        self._table[row, : len(self)] = matched
+        self._table[row, len(self) :] = dot
         self._rows += 1
         return row, shared(self._table[row].reshape(2, len(self)))
 
@@ -160,3 +174,11 @@ class Candidates(Index):
             below = np.flatnonzero(self.facts.upvotes < min_upvotes)
             found = self._below[min_upvotes] = shared(below)
         return found
+
+
+def _doubled(table: Matrix) -> Matrix:
+    """A copy of a table with as many rows again, zeros (np.zeros leaves the new rows to the
+    OS to zero when first written, where zeros_like fills them all at once)."""
+    out = np.zeros((2 * len(table), table.shape[1]))
+    out[: len(table)] = table
+    return out

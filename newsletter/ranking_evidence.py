@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from newsletter.ranking_index import Index, Mask, Positions, Vector, shared
+from newsletter.ranking_index import Index, Mask, Matrix, Positions, Vector, shared
 from newsletter.ranking_text import Pair
 
 SATURATION = 2.0  # evidence e counts e / (e + SATURATION): repeats add less and less
@@ -123,27 +123,27 @@ class Evidence:
         return Signal(saturated, counts > 0, shared(np.flatnonzero(titled)), shared(repeated))
 
 
-def passing(groups: list[Signal]) -> Vector:
+def passing_many(groups: list[list[Signal]]) -> Matrix:
     """COMPONENT_FACTOR where a phrase is neither whole in the title nor said twice in the
-    abstract (all its links, or its one word), else 1."""
-    if len(groups) == 1:
-        return groups[0].passing()
-    out = _component_factors(len(groups[0].saturated)).copy()
-    for docs in (_in_all([g.titled for g in groups]), _in_all([g.repeated for g in groups])):
-        if docs:
-            out[docs] = 1.0
-    return out
+    abstract (all its links, or its one word), else 1: a row per phrase, the phrases all with
+    as many links."""
+    if len(groups[0]) == 1:
+        return np.array([signals[0].passing() for signals in groups])
+    n = len(groups[0][0].saturated)
+    titled = _in_every([[s.titled for s in signals] for signals in groups], n)
+    repeated = _in_every([[s.repeated for s in signals] for signals in groups], n)
+    return np.where(titled | repeated, 1.0, COMPONENT_FACTOR)
 
 
-def _in_all(positions: list[Positions]) -> list[int]:
-    """The papers found in every one of the lists: these lists are short (the papers with a
-    link in the title, say), often empty, so Python sets do it faster than array operations."""
-    if not all(len(p) for p in positions):
-        return []
-    common = set(positions[0].tolist())
-    for more in positions[1:]:
-        common.intersection_update(more.tolist())
-    return list(common)
+def _in_every(positions: list[list[Positions]], n: int) -> Mask:
+    """Per row (a list of lists of papers, as many lists each) and paper, whether the paper is
+    in every list of the row: counted for all the rows in one call."""
+    flat = [docs for row in positions for docs in row]
+    offsets = np.repeat(np.arange(len(positions)) * n, len(positions[0]))
+    at = np.concatenate(flat) + offsets.repeat([len(docs) for docs in flat])
+    counts = np.bincount(at, minlength=len(positions) * n).reshape(len(positions), n)
+    every: Mask = counts == len(positions[0])
+    return every
 
 
 @functools.lru_cache(maxsize=16)

@@ -15,6 +15,7 @@ the AI summary are left out of that count: they are written from the abstract an
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import NamedTuple
@@ -22,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from newsletter import textmatch
-from newsletter.ranking_evidence import Evidence, Signal, passing
-from newsletter.ranking_index import Index, Mask, Vector, shared
+from newsletter.ranking_evidence import Evidence, Signal, passing_many
+from newsletter.ranking_index import Index, Mask, Matrix, Vector, shared
 from newsletter.ranking_text import Pair, pair
 
 BAG_SHARE = 0.5  # share of a topic's match from its words anywhere; the rest from words together
@@ -88,16 +89,33 @@ class PhraseMatch(NamedTuple):
 
 def match(index: Index, text: str, evidence: Evidence) -> PhraseMatch:
     """Match every variant of a phrase against every candidate and keep the best per paper."""
-    found = variants(text)
-    if not found or not found[0].units:
-        return PhraseMatch(shared(np.zeros(len(index))), [])
+    return match_many(index, [text], evidence)[0]
+
+
+def match_many(index: Index, texts: Sequence[str], evidence: Evidence) -> list[PhraseMatch]:
+    """`match` of many phrases at once: their variants are scored together, a matrix per number
+    of words, so that a batch of new phrases costs a few dozen numpy calls, not a dozen per
+    variant (the per-call overhead was most of the cost of a new phrase)."""
+    n = len(index)
+    found = [variants(text) for text in texts]
+    todo = [i for i, phrases in enumerate(found) if phrases and phrases[0].units]
+    weighed = [weighed for i in todo for weighed in _weighed(index, found[i])]
+    scores = shared(_score_variants(weighed, evidence, n))
+    counts = [len(found[i]) for i in todo]
+    starts = np.cumsum([0, *counts], dtype=np.intp)[:-1]
+    best = np.maximum.reduceat(scores, starts, axis=0) if todo else np.zeros((0, n))
+    best *= best >= MIN_TOPIC  # matches below MIN_TOPIC dropped (x * False is 0.0)
+    shared(best)
+    out = [PhraseMatch(shared(np.zeros(n)), [])] * len(texts)
+    for row, (i, start, count) in enumerate(zip(todo, starts.tolist(), counts, strict=True)):
+        out[i] = PhraseMatch(best[row], list(scores[start : start + count]))
+    return out
+
+
+def _weighed(index: Index, found: tuple[Phrase, ...]) -> list[tuple[Phrase, list[float]]]:
+    """The variants of a phrase, each with the IDF of its words (`_variant_idfs`)."""
     own = [sum(map(index.idf_of, stems)) / len(stems) for stems in found[0].stems]
-    each = [shared(_match_variant(p, _variant_idfs(own, p), evidence)) for p in found]
-    best = each[0]
-    for other in each[1:]:
-        best = np.maximum(best, other)
-    best = best * (best >= MIN_TOPIC)  # matches below MIN_TOPIC dropped (x * False is 0.0)
-    return PhraseMatch(shared(best), each)
+    return [(p, _variant_idfs(own, p)) for p in found]
 
 
 def _variant_idfs(own: list[float], phrase: Phrase) -> list[float]:
@@ -109,28 +127,53 @@ def _variant_idfs(own: list[float], phrase: Phrase) -> list[float]:
     ]
 
 
-def _match_variant(phrase: Phrase, idfs: list[float], evidence: Evidence) -> Vector:
-    """Blend a phrase's words found anywhere in each paper with its best run of linked words.
+def _score_variants(
+    weighed: list[tuple[Phrase, list[float]]], evidence: Evidence, n: int
+) -> Matrix:
+    """Every variant's score for every candidate, a row each: variants with as many words are
+    scored together (`_match_variants`)."""
+    out = np.empty((len(weighed), n))
+    by_size: dict[int, list[int]] = {}
+    for row, (phrase, _) in enumerate(weighed):
+        by_size.setdefault(len(phrase.stems), []).append(row)
+    for rows in by_size.values():
+        out[rows] = _match_variants([weighed[row] for row in rows], evidence)
+    return out
+
+
+def _match_variants(weighed: list[tuple[Phrase, list[float]]], evidence: Evidence) -> Matrix:
+    """Blend each phrase's words found anywhere in each paper with its best run of linked
+    words; the phrases all have as many words, and a row each.
 
     Both parts weigh each word by IDF and saturate the evidence, so "diffusion language models"
     in a title scores high, while "diffusion" alone somewhere scores a fraction of the bag part.
     A passing mention counts COMPONENT_FACTOR of it (see the module docstring).
     """
-    scale = phrase.factor / (sum(idfs) or 1.0)
-    words = list(map(evidence, phrase.stems))
-    score = (idfs[0] * scale) * words[0].saturated
-    for i in range(1, len(words)):
-        score += (idfs[i] * scale) * words[i].saturated
-    links = list(map(evidence, phrase.links))
-    if links:
+    scales = [p.factor / (sum(idfs) or 1.0) for p, idfs in weighed]
+    words = [list(map(evidence, p.stems)) for p, _ in weighed]
+    saturated = np.array([[w.saturated for w in signals] for signals in words])
+    first = _column([idfs[0] * s for (_, idfs), s in zip(weighed, scales, strict=True)])
+    score: Matrix = first * saturated[:, 0]
+    for i in range(1, saturated.shape[1]):
+        weights = _column([idfs[i] * s for (_, idfs), s in zip(weighed, scales, strict=True)])
+        score += weights * saturated[:, i]
+    links = [list(map(evidence, p.links)) for p, _ in weighed]
+    if links[0]:
         score *= BAG_SHARE
-        run = _best_run(links, idfs)
-        run *= (1.0 - BAG_SHARE) * scale
+        run = _best_run(links, [idfs for _, idfs in weighed])
+        run *= _column([(1.0 - BAG_SHARE) * s for s in scales])
         score += run
-    score *= passing(links or words[:1])
-    if phrase.swapped:
-        np.putmask(score, ~_all_present([words[i] for i in phrase.swapped]), 0.0)
+    groups = [signals or of_words[:1] for signals, of_words in zip(links, words, strict=True)]
+    score *= passing_many(groups)
+    for row, (phrase, _) in enumerate(weighed):
+        if phrase.swapped:
+            np.putmask(score[row], ~_all_present([words[row][i] for i in phrase.swapped]), 0.0)
     return score
+
+
+def _column(values: list[float]) -> Matrix:
+    """Values as a column, to scale the rows of a matrix."""
+    return np.array(values)[:, None]
 
 
 def _all_present(words: list[Signal]) -> Mask:
@@ -141,20 +184,23 @@ def _all_present(words: list[Signal]) -> Mask:
     return every
 
 
-def _best_run(signals: list[Signal], idfs: list[float]) -> Vector:
-    """Per paper, the run of linked words with the most IDF * saturated weakest-link evidence
-    (the links' saturated evidence: saturation keeps the order of evidence)."""
-    links = [signal.saturated for signal in signals]
-    best = sum(idfs[0:2]) * links[0]
-    if len(links) == 1:
+def _best_run(signals: list[list[Signal]], idfs: list[list[float]]) -> Matrix:
+    """Per phrase (a row each, all with as many links) and paper, the run of linked words with
+    the most IDF * saturated weakest-link evidence (the links' saturated evidence: saturation
+    keeps the order of evidence)."""
+    links = np.array([[signal.saturated for signal in row] for row in signals])
+    best: Matrix = _column([sum(row[0:2]) for row in idfs]) * links[:, 0]
+    size = links.shape[1]
+    if size == 1:
         return best
-    for start in range(len(links)):
-        weakest = links[start]
-        for end in range(start, len(links)):
+    for start in range(size):
+        weakest = links[:, start]
+        for end in range(start, size):
             if end > start:
-                weakest = np.minimum(weakest, links[end])
+                weakest = np.minimum(weakest, links[:, end])
             if end > 0:
-                np.maximum(best, sum(idfs[start : end + 2]) * weakest, out=best)
+                weight = _column([sum(row[start : end + 2]) for row in idfs])
+                np.maximum(best, weight * weakest, out=best)
     return best
 
 

@@ -79,6 +79,21 @@ class Columns:
         summed = np.bincount(self.docs[at], scaled, minlength=n)
         return summed.astype(np.float64, copy=False)
 
+    def weighted_sums(
+        self, keys: Sequence[Sequence[int]], weights: Sequence[Sequence[float]], values: Floats,
+        n: int,
+    ) -> Floats:
+        """`weighted_sum` of many rows of keys and weights, a row each over the n papers, in
+        one pass over all their entries."""
+        flat = [key for row in keys for key in row]
+        if not flat:
+            return np.zeros((len(keys), n))
+        at, counts = self._entries(np.array(flat, dtype=np.intp))
+        scaled = values[at] * np.array([w for row in weights for w in row]).repeat(counts)
+        rows = np.repeat(np.arange(len(keys)) * n, [len(row) for row in keys]).repeat(counts)
+        summed = np.bincount(rows + self.docs[at], scaled, minlength=len(keys) * n)
+        return summed.astype(np.float64, copy=False).reshape(len(keys), n)
+
     def _entries(self, keys: Ints) -> tuple[Ints, Ints]:
         """Where the entries of the keys are in `docs` (key by key, in the order given), and
         how many each key has: array operations whose number does not grow with the keys."""

@@ -9,12 +9,14 @@ caches of `Candidates`, so a label is spelled once for all subscribers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from newsletter import textmatch
 from newsletter.models import RankedPaper
 from newsletter.ranking_candidates import Candidates
-from newsletter.ranking_index import Positions, Vector
+from newsletter.ranking_index import Matrix, Positions, Vector
 from newsletter.ranking_labels import PhraseLabels
 from newsletter.ranking_score import Plan, Topic
 
@@ -25,41 +27,72 @@ _TRENDING = "trending"
 def picks(plan: Plan, c: Candidates, docs: list[int], score: Vector) -> tuple[RankedPaper, ...]:
     """The picks as `RankedPaper`s with their reasons, best first; a pick with nothing to say
     for it is dropped."""
-    at = np.array(docs, dtype=np.intp)
-    values = score[at].round(4).tolist()
+    return picks_many([plan], c, [docs], score[None, :])[0]
+
+
+def picks_many(
+    plans: Sequence[Plan], c: Candidates, chosen: Sequence[list[int]], score: Matrix
+) -> list[tuple[RankedPaper, ...]]:
+    """`picks` of many profiles, a row of `score` each: the numpy work of the reasons is done
+    for all the picks of the batch at once, as per profile its overhead was most of the cost."""
+    owner = np.repeat(np.arange(len(plans)), [len(docs) for docs in chosen])
+    at = np.array([doc for docs in chosen for doc in docs], dtype=np.intp)
+    values = score[owner, at].round(4).tolist()
+    matches = _matches(plans, c, chosen, owner, at)
     papers = c.papers
-    out = []
-    for doc, value, matched, tail in zip(
-        docs, values, _matches(plan, c, docs, at), _tails(plan, c, docs, at), strict=True
-    ):
-        why = (matched, *tail) if matched else tail
-        if why:
-            out.append(RankedPaper(papers[doc], value, why))
-    return tuple(out)
+    out: list[tuple[RankedPaper, ...]] = []
+    start = 0
+    for plan, docs in zip(plans, chosen, strict=True):
+        if not docs:
+            out.append(())
+            continue
+        end = start + len(docs)
+        tails = _tails(plan, c, docs, at[start:end])
+        row = []
+        for doc, value, matched, tail in zip(
+            docs, values[start:end], matches[start:end], tails, strict=True
+        ):
+            why = (matched, *tail) if matched else tail
+            if why:
+                row.append(RankedPaper(papers[doc], value, why))
+        out.append(tuple(row))
+        start = end
+    return out
 
 
-def _matches(plan: Plan, c: Candidates, docs: list[int], at: Positions) -> list[str]:
-    """ "matched: ..." for each pick ("" for a pick that matched no phrase).
+def _matches(
+    plans: Sequence[Plan], c: Candidates, chosen: Sequence[list[int]], owner: Positions,
+    at: Positions,
+) -> list[str]:
+    """ "matched: ..." for each pick of each profile, in one list ("" for a pick that matched
+    no phrase); `owner` is the profile of each pick, `at` its paper.
 
     The phrases a pick matched are named strongest first (weight * match); ties go to the
     phrase that sorts last, so that the order never depends on the order of the topics. The
     order is worked out for all the picks at once: reasons are most of the cost of ranking.
     """
-    topics = sorted((t for t in plan.topics if t.weight > 0), key=_text, reverse=True)
-    if not topics:
-        return [""] * len(docs)
-    if len(topics) == 1:
-        only = c.labels(topics[0].text)
-        hits = (topics[0].rows[0][at] > 0.0).tolist()
-        return [only.matched(doc) if hit else "" for doc, hit in zip(docs, hits, strict=True)]
-    strengths = np.array([t.weight * t.rows[0][at] for t in topics]).T.tolist()
-    labels = [c.labels(t.text) for t in topics]
+    topics = [
+        sorted((t for t in plan.topics if t.weight > 0), key=_text, reverse=True) if docs else []
+        for plan, docs in zip(plans, chosen, strict=True)
+    ]
+    slots = max(map(len, topics), default=0)
+    if not slots:
+        return [""] * len(at)
+    rows = np.zeros((len(plans), slots), dtype=np.intp)  # row 0 of the table is all zeros
+    weights = np.zeros((len(plans), slots))
+    for b, ranked in enumerate(topics):
+        for slot, topic in enumerate(ranked):
+            rows[b, slot], weights[b, slot] = topic.row, topic.weight
+    strengths = c.topic_table[rows[owner], at[:, None]] * weights[owner]
+    orders = np.argsort(-strengths, axis=1, kind="stable").tolist()  # ties keep text order
+    counts = (strengths > 0.0).sum(axis=1).tolist()
+    labels = [[c.labels(t.text) for t in ranked] for ranked in topics]
     out = []
-    for doc, strength in zip(docs, strengths, strict=True):
-        hits = [i for i, value in enumerate(strength) if value > 0.0]
-        if len(hits) > 1:
-            hits.sort(key=strength.__getitem__, reverse=True)  # stable: ties keep text order
-        out.append(_matched(doc, [labels[i] for i in hits]) if hits else "")
+    for doc, b, count, order in zip(at.tolist(), owner.tolist(), counts, orders, strict=True):
+        if count == 1:
+            out.append(labels[b][order[0]].matched(doc))
+        else:
+            out.append(_matched(doc, [labels[b][i] for i in order[:count]]) if count else "")
     return out
 
 

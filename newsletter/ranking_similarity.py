@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import heapq
+from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
 
 from newsletter.models import Paper
-from newsletter.ranking_index import Index, Key, Vector, sublinear
+from newsletter.ranking_index import Index, Key, Matrix, Vector, sublinear
 from newsletter.ranking_phrases import variants
 from newsletter.ranking_postings import Floats, Ints
 from newsletter.ranking_text import analyse_terms, pair
@@ -31,14 +32,22 @@ def topical(index: Index, text: str) -> Vector:
     Not divided by the phrase's own length: a profile adds its topics' vectors up, as if its
     phrases were one query, and the ranker only compares these values within one profile.
     """
+    dot: Vector = topical_many(index, [text])[0]
+    return dot
+
+
+def topical_many(index: Index, texts: Sequence[str]) -> Matrix:
+    """`topical` of many phrases, a row each, in one pass over the postings."""
     vocab, idf = index.vocab, index.topic_idf
-    keys, weights = [], []
-    for key, tf in _topic_terms(text):
-        found = vocab.get(key)
-        if found is not None:
-            keys.append(found)
-            weights.append(tf * idf[found])
-    return index.postings.weighted_sum(keys, weights, index.topic_weights, len(index))
+    keys: list[list[int]] = [[] for _ in texts]
+    weights: list[list[float]] = [[] for _ in texts]
+    for text, row_keys, row_weights in zip(texts, keys, weights, strict=True):
+        for key, tf in _topic_terms(text):
+            found = vocab.get(key)
+            if found is not None:
+                row_keys.append(found)
+                row_weights.append(tf * idf[found])
+    return index.postings.weighted_sums(keys, weights, index.topic_weights, len(index))
 
 
 @functools.lru_cache(maxsize=65536)

@@ -556,6 +556,38 @@ def test_postings_columns_read_back_what_was_gathered() -> None:
     summed = columns.weighted_sum([vocab["a"], vocab["b"]], [1.0, 10.0], columns.values, 3)
     assert summed.tolist() == [21.0, 0.0, 3.0]
     assert columns.counts.tolist() == [2, 1]
+    rows = [[vocab["a"], vocab["b"]], [], [vocab["a"]]]
+    many = columns.weighted_sums(rows, [[1.0, 10.0], [], [2.0]], columns.values, 3)
+    assert many.tolist() == [[21.0, 0.0, 3.0], [0.0, 0.0, 0.0], [2.0, 0.0, 6.0]]
+
+
+PHRASES = [
+    "GUI agents",
+    "",  # no words: matches nothing
+    "video generation",
+    "the",  # a stop word only
+    "LLM",  # an acronym, and a synonym
+    "hallucination measurement and mitigation",  # a coordination: several variants
+    "vision language action models for robot manipulation",
+    "agents",
+    "GUI agents",  # twice in one batch
+]
+
+
+def test_phrases_prepared_together_equal_each_alone() -> None:
+    """`Candidates.prepare` (a batch's new phrases matched at once) gives every phrase the very
+    matches, variant scores and topic rows it gets when asked for alone."""
+    together = Candidates.build(real_day(), today=DAY)
+    together.prepare(PHRASES[:6], PHRASES[6:])
+    alone = Candidates.build(real_day(), today=DAY)
+    for text in PHRASES:
+        mine, theirs = together.match(text), alone.match(text)
+        assert mine.score.tolist() == theirs.score.tolist()
+        assert [v.tolist() for v in mine.each] == [v.tolist() for v in theirs.each]
+    for text in PHRASES[:6]:
+        assert together.topic(text).tolist() == alone.topic(text).tolist()
+    assert together.match("GUI agents").score.any()
+    assert len(together.match("hallucination measurement and mitigation").each) > 1
 
 
 def test_ranking_many_at_once_equals_ranking_each_alone() -> None:
