@@ -145,11 +145,11 @@ def _spell(units: tuple[Unit, ...], chosen: Iterable[int]) -> str:
         whole = group == units[i].word or all(
             j in picked for j, unit in enumerate(units) if unit.group == group
         )
-        word = group if whole else units[i].word
-        if words and word == words[-1]:
-            continue  # a group already written whole
+        if whole and i - 1 == last and units[last].group == group:
+            last = i  # the group is written whole already
+            continue
         if words and i > last + 1:
             words.append(GAP)
-        words.append(word)
+        words.append(group if whole else units[i].word)
         last = i
     return " ".join(words)

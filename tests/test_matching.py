@@ -191,6 +191,16 @@ def test_title_matches_weigh_more(first: tuple[str, str], second: tuple[str, str
             "Multi-reference image generation",
             "multi-reference image (title)",
         ),
+        (
+            "vision-language model training recipe",
+            "Vision-language model training at scale",
+            "vision-language model training (title)",
+        ),
+        (
+            "vision-language model training recipe",
+            "Vision-language pruning and training",
+            "vision-language … training (title)",
+        ),
     ],
 )
 def test_partial_matches_name_the_words_found_as_the_user_spelled_them(
