@@ -102,6 +102,8 @@ def rank(
 def rank_many(requests: Sequence[Request], candidates: Candidates) -> list[Ranking]:
     """`rank` for many subscribers against the same candidates, in one pass: their scores are
     rows of one matrix, so a run's subscribers cost a few numpy calls per batch, not each."""
+    if not requests:
+        return []
     candidates.prepare(
         (t.phrase for r in requests for t in r.profile.topics),
         (e for r in requests for e in r.profile.exclude),

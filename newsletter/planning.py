@@ -129,12 +129,13 @@ class PaperCache:
         return found
 
 
-def embedder_for(settings: Settings | None, store: Store) -> Embedder | None:
+def embedder_for(settings: Settings | None, store: Store | None = None) -> Embedder | None:
     """The embedder of the semantic ranker when the settings ask for it, its vectors kept in
-    the ledger (`semantic_store`); else None (lexical)."""
+    the ledger when there is one (`semantic_store`); else None (lexical)."""
     if settings is None or settings.ranker is not Ranker.SEMANTIC:
         return None
-    return StoredEmbedder(load_embedder(), store)
+    embedder = load_embedder()
+    return embedder if store is None else StoredEmbedder(embedder, store)
 
 
 class Planner:

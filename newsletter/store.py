@@ -30,7 +30,7 @@ from newsletter.store_rows import (
     paper_from_json,
     paper_to_json,
 )
-from newsletter.store_schema import MIGRATIONS
+from newsletter.store_schema import EMBEDDINGS_SINCE, MIGRATIONS, READABLE_FROM
 
 __all__ = ["MIGRATIONS", "AttemptRow", "DigestRow", "EarlierDigests", "Store", "UpsertCounts",
            "merge_papers"]
@@ -55,12 +55,14 @@ _KEYS_PER_QUERY = 500  # under SQLite's limit on the parameters of one statement
 class Store:
     """A connection to the ledger file; use `Store.open` (writable) or `Store.open_readonly`."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: Path, *, readonly: bool = False,
+                 version: int = len(MIGRATIONS)) -> None:
         self._db = connection
         self.path = path
+        self.readonly = readonly
+        self.version = version  # of the schema: older than the latest only when read-only
         self._decoded: dict[str, tuple[str, Paper]] = {}  # id → (stored JSON, Paper)
         self._paper_writes = 0  # batches of papers stored by this connection
-        self.readonly = False
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -87,13 +89,16 @@ class Store:
             )
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
         connection.row_factory = sqlite3.Row
-        store = cls(connection, path)
-        store.readonly = True
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version != len(MIGRATIONS):
+        if version > len(MIGRATIONS):
+            connection.close()
+            raise InputError(f"{path}: written by a newer version of newsletter (schema "
+                             f"{version}, this one knows {len(MIGRATIONS)})")
+        if version < READABLE_FROM:
+            connection.close()
             raise InputError(f"{path}: schema version {version}, expected {len(MIGRATIONS)}; "
                              "run `newsletter fetch` or `send` once to upgrade it")
-        return store
+        return cls(connection, path, readonly=True, version=version)
 
     def close(self) -> None:
         self._db.close()
@@ -522,8 +527,11 @@ class Store:
     # embeddings ----------------------------------------------------------------------------
 
     def embeddings(self, model: str, keys: Sequence[bytes]) -> dict[bytes, bytes]:
-        """The stored vectors of these text keys (those there are), by key."""
+        """The stored vectors of these text keys (those there are), by key; none in a ledger
+        from before they were stored (read-only, not upgraded yet)."""
         found: dict[bytes, bytes] = {}
+        if self.version < EMBEDDINGS_SINCE:
+            return found
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start : start + _KEYS_PER_QUERY]
             rows = self._db.execute(

@@ -6,6 +6,12 @@ user_version`), so a new version is a new entry at the end, never an edit of an 
 
 from __future__ import annotations
 
+# The oldest schema that read-only commands (`preview`, `history`, `status`) can read, so that
+# they work on a ledger that no writing command has upgraded yet: later versions only add what
+# readers can do without (the embeddings cache, read from EMBEDDINGS_SINCE on).
+READABLE_FROM = 2
+EMBEDDINGS_SINCE = 3
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
     """

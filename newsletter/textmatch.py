@@ -440,7 +440,8 @@ def _chunk(chunk: str) -> _Chunk:
     for word, spelled in zip(words, _as_spelled(group, words), strict=True):
         stems = _query_stems(word)
         if stems:
-            units.append((Unit(stems, spelled, group), Unit(stems, spelled, group, True)))
+            units.append((Unit(stems, spelled, group),
+                          Unit(stems, spelled, group, after_and=True)))
     opens, closes = chunk[0] in _PUNCTUATION, chunk[-1] in _PUNCTUATION
     return _Chunk(opens, closes, group.lower() in _CONJUNCTIONS, tuple(units))
 

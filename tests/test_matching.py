@@ -463,6 +463,7 @@ def test_empty_day_and_empty_profile_parts() -> None:
     candidates = day(paper("2508.00001", "Sparse attention"))
     assert rank(topics("sparse attention", max_papers=0), candidates).picked == ()
     assert rank(topics(""), candidates).picked == ()
+    assert rank_many([], candidates) == []
 
 
 @pytest.mark.parametrize(("weight", "first"), [(2.0, "2508.00002"), (-1.0, "2508.00001")])

@@ -83,8 +83,7 @@ def test_lexical_is_the_default_ranker(workdir: Path) -> None:
     """Without NEWSLETTER_RANKER, planning builds plain lexical indexes: nothing is embedded."""
     settings = load_settings()
     assert settings.ranker is Ranker.LEXICAL
-    assert planning.embedder_for(settings, None) is None  # type: ignore[arg-type]
-    assert planning.embedder_for(None, None) is None  # type: ignore[arg-type]
+    assert planning.embedder_for(settings) is None and planning.embedder_for(None) is None
     index = planning.PaperCache().index((DAY, ("2508.00001",)), [paper("2508.00001", "A")])
     assert index.meaning is None
 
@@ -178,6 +177,21 @@ def test_vectors_are_embedded_once_then_read_from_the_ledger(tmp_path: Path) -> 
         StoredEmbedder(previewing, store).embed(["paper three", "paper four"])
         assert store.embeddings(MODEL, [text_key("paper four")]) == {}
     assert previewing.asked == ["paper four"]
+
+
+def test_a_full_cache_forgets_the_least_recently_used_texts() -> None:
+    """Past LIMIT texts, the model's cache forgets those used longest ago, never one that the
+    texts in hand need: a topic phrase used every day stays, old papers go."""
+    model = CountingModel()
+    model.LIMIT = 8
+    model.embed(["topic phrase"])
+    for day in range(3):
+        vectors = model.embed(["topic phrase", *(f"paper {day}.{i}" for i in range(6))])
+        assert vectors.shape == (7, DIMENSIONS)
+    assert model.asked.count("topic phrase") == 1
+    model.asked.clear()
+    model.embed(["paper 0.0", "paper 2.5"])
+    assert model.asked == ["paper 0.0"]  # forgotten; the latest day's papers are still known
 
 
 def test_a_damaged_stored_vector_is_embedded_again_and_replaced(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.errors import InputError
 from newsletter.models import DigestState, Paper, RankedPaper, Source
 from newsletter.store import MIGRATIONS, Store
 
@@ -118,7 +119,43 @@ def test_hard_bounces_disable_after_limit(store: Store) -> None:
 
 def test_readonly_open_refuses_missing_database(tmp_path: Path) -> None:
     """A preview before any fetch says what to do."""
-    from newsletter.errors import InputError
-
     with pytest.raises(InputError, match="run `newsletter fetch` first"):
         Store.open_readonly(tmp_path / "none.db")
+
+
+def _as_version_2(path: Path) -> None:
+    """Make a ledger what version 2 wrote: the same tables, without the embeddings (3)."""
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE embeddings; PRAGMA user_version = 2;")
+    db.close()
+
+
+def test_readers_read_a_ledger_not_upgraded_yet(tmp_path: Path) -> None:
+    """`preview`, `history` and `status` read a version-2 ledger as it is (they cannot write,
+    so cannot upgrade it): its papers are there, and no vector is stored in it."""
+    with Store.open(tmp_path / "n.db") as store:
+        store.upsert_papers([_paper()], Source.HF, NOW)
+    _as_version_2(tmp_path / "n.db")
+    with Store.open_readonly(tmp_path / "n.db") as old:
+        assert [p.id for p in old.papers_by_id(["2508.00001"])] == ["2508.00001"]
+        assert old.embeddings("model", [b"key"]) == {}
+    with Store.open(tmp_path / "n.db") as upgraded:  # the next writing command upgrades it
+        upgraded.keep_embeddings("model", {b"key": b"vector"})
+        assert upgraded.embeddings("model", [b"key"]) == {b"key": b"vector"}
+        assert upgraded.count_papers() == 1 and upgraded.integrity_ok()
+
+
+@pytest.mark.parametrize(("version", "says"), [
+    (1, "schema version 1, expected 3; run `newsletter fetch` or `send` once to upgrade it"),
+    (9, "written by a newer version of newsletter (schema 9, this one knows 3)"),
+])
+def test_readers_refuse_a_ledger_they_cannot_read(tmp_path: Path, version: int,
+                                                  says: str) -> None:
+    """Too old a ledger (or one from a newer release) is refused with what to do."""
+    Store.open(tmp_path / "n.db").close()
+    db = sqlite3.connect(tmp_path / "n.db")
+    db.execute(f"PRAGMA user_version = {version}")
+    db.close()
+    with pytest.raises(InputError) as error:
+        Store.open_readonly(tmp_path / "n.db")
+    assert str(error.value) == f"{tmp_path / 'n.db'}: {says}"
