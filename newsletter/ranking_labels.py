@@ -145,7 +145,7 @@ def _spell(units: tuple[Unit, ...], chosen: Iterable[int]) -> str:
         whole = group == units[i].word or all(
             j in picked for j, unit in enumerate(units) if unit.group == group
         )
-        if whole and i - 1 == last and units[last].group == group:
+        if whole and words and i - 1 == last and units[last].group == group:
             last = i  # the group is written whole already
             continue
         if words and i > last + 1:

@@ -201,6 +201,11 @@ def test_title_matches_weigh_more(first: tuple[str, str], second: tuple[str, str
             "Vision-language pruning and training",
             "vision-language … training (title)",
         ),
+        (
+            "visual-language-action",
+            "Action recognition from visual and language cues",
+            "visual-language-action (title)",
+        ),
     ],
 )
 def test_partial_matches_name_the_words_found_as_the_user_spelled_them(

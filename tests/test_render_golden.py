@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
-import os
-from pathlib import Path
 
 import pytest
 
 from newsletter.models import Digest, Profile, RankedPaper, Source, Subscriber, Topic
 from newsletter.render import RenderedDigest, Renderer
 from newsletter.sources.hf import parse_daily_papers
+from tests.golden_check import GOLDEN, check_golden
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 DAY = dt.date(2025, 8, 29)
 MANAGE = "visit https://newsletter.example.org/manage or reply to this email."
 REFRESH = "UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_render_golden.py"
@@ -56,16 +53,7 @@ def golden_digest() -> Digest:
 
 def _check(name: str, actual: str) -> None:
     """Compare with the golden file, or rewrite it when UPDATE_GOLDEN=1."""
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"{path} is missing; create it with: {REFRESH}"
-    expected = path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), name, "now",
-                                    lineterm="", n=1)
-        shown = "\n".join(line[:200] for line in list(diff)[:30])
-        pytest.fail(f"{name} differs from the golden file; if intended, run: {REFRESH}\n{shown}")
+    check_golden(name, actual, REFRESH)
 
 
 @pytest.fixture(scope="module")
