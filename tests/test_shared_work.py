@@ -20,7 +20,8 @@ from newsletter.models import Digest, Paper, Profile, Source, Subscriber, Topic
 from newsletter.planning import PaperCache, Planner, rank_for
 from newsletter.render import Renderer
 from newsletter.store import Store
-from tests.test_render_golden import GOLDEN, MANAGE, golden_digest
+from tests.golden_check import GOLDEN
+from tests.test_render_golden import MANAGE, golden_digest
 
 DAY = dt.date(2025, 8, 29)
 NOW = dt.datetime(2025, 8, 29, 5, 30, tzinfo=dt.UTC)
