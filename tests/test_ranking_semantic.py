@@ -21,7 +21,7 @@ import pytest
 from newsletter import planning, ranking_semantic
 from newsletter.cli import main
 from newsletter.config import Ranker, load_settings
-from newsletter.errors import ConfigError, RunError
+from newsletter.errors import ConfigError
 from newsletter.matching import Candidates, rank
 from newsletter.models import Paper, Profile, Subscriber, Topic
 from newsletter.ranking_score import plan, scores
@@ -207,14 +207,15 @@ def test_a_damaged_stored_vector_is_embedded_again_and_replaced(tmp_path: Path) 
 
 
 def test_a_ledger_that_cannot_store_vectors_still_ranks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Vectors are a cache: a busy or full ledger logs a warning and the vectors are used."""
+    """Vectors are a cache: when SQLite refuses the write (here a connection made query-only,
+    as a full disk or a read-only file would refuse it), a warning is logged and the vectors
+    are used all the same."""
     with Store.open(tmp_path / "ledger.db") as store:
-        def busy(*_: object) -> None:
-            raise RunError("database is locked")
-        monkeypatch.setattr(store, "keep_embeddings", busy)
+        store._db.execute("PRAGMA query_only = ON")
         vectors = StoredEmbedder(CountingModel(), store).embed(["paper one"])
+        assert store.embeddings(MODEL, [text_key("paper one")]) == {}
     assert vectors.shape == (1, DIMENSIONS)
     assert "1 embeddings not stored, they will be computed again" in caplog.text
 
