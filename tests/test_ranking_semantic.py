@@ -179,7 +179,7 @@ def test_vectors_are_embedded_once_then_read_from_the_ledger(tmp_path: Path) -> 
     assert previewing.asked == ["paper four"]
 
 
-def test_a_full_cache_forgets_the_least_recently_used_texts() -> None:
+def test_a_full_cache_keeps_the_texts_in_hand_and_those_used_lately() -> None:
     """Past LIMIT texts, the model's cache forgets those used longest ago, never one that the
     texts in hand need: a topic phrase used every day stays, old papers go."""
     model = CountingModel()
@@ -270,9 +270,9 @@ class FakeModel:
         return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
 
 
-def test_minilm_runs_each_distinct_text_once_and_forgets_the_oldest() -> None:
+def test_minilm_runs_each_distinct_text_once_and_forgets_the_least_recently_used() -> None:
     """The process-wide cache: a text seen before is not run through the model again, and past
-    LIMIT texts the oldest are forgotten first."""
+    LIMIT texts the least recently used are forgotten first."""
     minilm, model = MiniLM(), FakeModel()
     minilm._model = model
     minilm.LIMIT = 4
