@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from newsletter.ranking_evidence import Evidence
 from newsletter.ranking_index import Index
 from newsletter.ranking_phrases import Phrase, PhraseMatch, variants
-from newsletter.textmatch import MAX_PHRASE_WORDS, Unit
+from newsletter.textmatch_phrases import MAX_PHRASE_WORDS, Unit
 
 GAP = "…"  # stands for the words of a phrase that a label leaves out between two it names
 LABEL_MIN_IDF = 0.5  # words in more than about 60% of the candidates are left out of reasons

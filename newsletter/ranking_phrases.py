@@ -1,6 +1,6 @@
 """Match one profile phrase against every candidate at once: a score in [0, 1) per paper.
 
-A phrase is matched through its variants (`textmatch.variants`: the phrase, the parts of a
+A phrase is matched through its variants (`textmatch_phrases.variants`: the phrase, the parts of a
 coordination, synonyms). Each variant blends two things, both IDF-weighted and saturated so that
 repeats add less and less: its words found anywhere in the paper (the "bag"), and its best run
 of words that stand side by side or one word apart (the "links"). The best variant wins, paper by
@@ -22,13 +22,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from newsletter import textmatch
+from newsletter import textmatch_phrases
 from newsletter.ranking_evidence import Evidence, Signal, passing_many
 from newsletter.ranking_index import Index, Mask, Matrix, Vector, shared
 from newsletter.ranking_text import Pair, pair
 
 BAG_SHARE = 0.5  # share of a topic's match from its words anywhere; the rest from words together
-SYNONYM_FACTOR = 0.8  # a match through textmatch.SYNONYMS counts this much
+SYNONYM_FACTOR = 0.8  # a match through textmatch_phrases.SYNONYMS counts this much
 MIN_TOPIC = 0.04  # topic matches below this are noise and dropped
 
 
@@ -43,7 +43,7 @@ class Phrase:
     brought in, which count only all together; `factor` discounts synonyms.
     """
 
-    units: tuple[textmatch.Unit, ...]
+    units: tuple[textmatch_phrases.Unit, ...]
     stems: tuple[tuple[str, ...], ...]
     links: tuple[tuple[Pair, ...], ...]
     sources: tuple[tuple[int, ...], ...]
@@ -52,7 +52,7 @@ class Phrase:
     factor: float
 
 
-def _compile(variant: textmatch.Variant) -> Phrase:
+def _compile(variant: textmatch_phrases.Variant) -> Phrase:
     """Turn a textmatch variant into what the matcher needs."""
     stems = tuple([unit.stems for unit in variant.units])
     links = tuple([_link(a, b) for a, b in pairwise(stems)])
@@ -64,7 +64,7 @@ def _compile(variant: textmatch.Variant) -> Phrase:
     return Phrase(variant.units, stems, links, sources, sharing, variant.swapped, factor)
 
 
-_ONCE = (1,) * textmatch.MAX_PHRASE_WORDS  # no word is shared when no synonym came in
+_ONCE = (1,) * textmatch_phrases.MAX_PHRASE_WORDS  # no word is shared when no synonym came in
 
 
 def _link(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[Pair, ...]:
@@ -75,8 +75,8 @@ def _link(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[Pair, ...]:
 
 @functools.lru_cache(maxsize=65536)
 def variants(text: str) -> tuple[Phrase, ...]:
-    """The ways to match a phrase (see `textmatch.variants`), compiled once per process."""
-    return tuple(map(_compile, textmatch.variants(text)))
+    """The ways to match a phrase (see `textmatch_phrases.variants`), compiled once per process."""
+    return tuple(map(_compile, textmatch_phrases.variants(text)))
 
 
 class PhraseMatch(NamedTuple):
