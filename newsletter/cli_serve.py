@@ -13,7 +13,8 @@ import typer
 
 from newsletter.cli_support import errors, out, subscribers_of
 from newsletter.config import load_settings
-from newsletter.daemon import Daemon, StatusReport, SubscriberStatus, WallClock, status_report
+from newsletter.daemon import Daemon, WallClock
+from newsletter.daemon_status import StatusReport, SubscriberStatus, status_report
 from newsletter.pipeline import utc_now
 from newsletter.scheduler import Scheduler
 

@@ -32,7 +32,7 @@ from newsletter.models import DigestState, Source, Subscriber
 from newsletter.pipeline import Runner, RunReport, Status, cancel_ineligible, send_day, utc_now
 from newsletter.render import Renderer
 from newsletter.scheduler import Scheduler
-from newsletter.store import DigestRow, Store
+from newsletter.store import Store
 from newsletter.subscribers import load_subscribers
 
 log = logging.getLogger(__name__)
@@ -496,87 +496,3 @@ def _log_fetch(report: FetchReport) -> None:
 
 def _iso(when: dt.datetime | None) -> str:
     return when.isoformat(timespec="seconds") if when is not None else "-"
-
-
-# --- `newsletter status` ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriberStatus:
-    """One line of `status`: when this subscriber's next digest goes, and how the last went."""
-
-    subscriber: Subscriber
-    next_send: schedule.Slot | None  # None when disabled
-    due_now: bool
-    last: DigestRow | None
-    disabled: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class StatusReport:
-    """What `newsletter status` prints, read from the file, the rules and the ledger."""
-
-    now: dt.datetime
-    subscribers: tuple[SubscriberStatus, ...]
-    next_fetches: tuple[tuple[str, dt.datetime], ...]
-    last_day: dt.date | None = None
-    last_states: tuple[tuple[str, int], ...] = ()
-    fetches: tuple[tuple[dt.date, str, str, str], ...] = ()
-
-
-def status_report(
-    settings: Settings, subscribers: Sequence[Subscriber], now: dt.datetime
-) -> StatusReport:
-    """Next sends and fetches from the rules; the last run's outcome from the ledger, if any."""
-    fetches = [("hf", schedule.next_hf_fetch(now, subscribers))]
-    if schedule.uses(subscribers, Source.ARXIV):
-        fetches.append(("arxiv", schedule.next_arxiv_fetch(now)))
-    if not settings.db.exists():
-        lines = tuple(_subscriber_status(s, now, _NoLedger()) for s in subscribers)
-        return StatusReport(now, lines, tuple(fetches))
-    with Store.open_readonly(settings.db) as store:
-        lines = tuple(_subscriber_status(s, now, store) for s in subscribers)
-        last_day, states = _last_run(store)
-        today = now.astimezone(dt.UTC).date()
-        seen = tuple((day, *outcome) for day in (today - schedule.ONE_DAY, today)
-                     for outcome in store.fetch_outcomes(day))
-    return StatusReport(now, lines, tuple(fetches), last_day, states, seen)
-
-
-class _NoLedger:
-    """The ledger before the first run: nothing sent, nobody disabled."""
-
-    def digest(self, subscriber: str, day: dt.date) -> DigestRow | None:
-        return None
-
-    def history(self, subscriber: str | None = None, limit: int = 50) -> list[DigestRow]:
-        return []
-
-    def disabled(self, subscriber: str) -> str | None:
-        return None
-
-
-def _subscriber_status(subscriber: Subscriber, now: dt.datetime,
-                       ledger: Store | _NoLedger) -> SubscriberStatus:
-    disabled = "enabled: false" if not subscriber.enabled else ledger.disabled(subscriber.key)
-    next_send = None if disabled else schedule.next_send_at(subscriber, now)
-    last = ledger.history(subscriber.key, 1)
-    due = schedule.due_now(subscriber, now, ledger) is not None
-    return SubscriberStatus(subscriber, next_send, due, last[0] if last else None, disabled)
-
-
-def _last_run(store: Store) -> tuple[dt.date | None, tuple[tuple[str, int], ...]]:
-    """The latest digest day in the ledger and how many of its digests are in each state."""
-    latest = store.history(limit=1)
-    if not latest:
-        return None, ()
-    day, limit = latest[0].digest_date, 100
-    rows = store.history(limit=limit)
-    while len(rows) == limit and rows[-1].digest_date == day:  # `history` is newest day first
-        limit *= 10
-        rows = store.history(limit=limit)
-    counts: dict[str, int] = {}
-    for row in rows:
-        if row.digest_date == day:
-            counts[row.state.value] = counts.get(row.state.value, 0) + 1
-    return day, tuple(sorted(counts.items()))

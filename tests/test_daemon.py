@@ -15,7 +15,8 @@ import typer
 
 from newsletter.cli_serve import serve, status
 from newsletter.config import Settings, load_settings
-from newsletter.daemon import Daemon, status_report
+from newsletter.daemon import Daemon
+from newsletter.daemon_status import status_report
 from newsletter.errors import ConfigError
 from newsletter.fetching import FetchReport, import_files
 from newsletter.locking import send_lock
