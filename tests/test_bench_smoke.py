@@ -1,4 +1,5 @@
-"""`bench/daily_run.py` at 20 subscribers against the test SMTP server, so the script cannot rot.
+"""The benchmarks at a tiny size, so that the scripts cannot rot: `bench/daily_run.py` at 20
+subscribers against the test SMTP server, `bench/rank.py` at 40 profiles.
 
 Nothing here checks a time: only that the bench runs end to end and reports what it promises.
 """
@@ -6,16 +7,19 @@ Nothing here checks a time: only that the bench runs end to end and reports what
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 from tests.conftest import REPO
 from tests.smtp_server import SmtpServer
 
 
-def _bench() -> ModuleType:
+def _bench(name: str = "daily_run") -> ModuleType:
     """The script as a module (bench/ is a folder of scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("daily_run", REPO / "bench" / "daily_run.py")
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -34,3 +38,13 @@ def test_daily_run_bench_reports_every_number(tmp_path: Path) -> None:
     assert result["digests_per_s"] > 0 and result["ceiling"]["per_s"] > 0
     assert result["ratio"] > 0 and result["peak_rss_mb"] > 0
     assert 0 < result["largest_html_bytes"] <= 100_000
+
+
+def test_rank_bench_reports_every_number(capsys: pytest.CaptureFixture[str]) -> None:
+    """The ranking bench times every way of ranking and ends with its JSON line."""
+    _bench("rank").main(["--papers", "60", "--profiles", "40"])
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (result["papers"], result["profiles"], result["ranker"]) == (60, 40, "lexical")
+    assert result["phrases"] > 0
+    for key in ("build_s", "rank_cold_s", "rank_warm_s", "without_reasons_s"):
+        assert result[key] > 0
