@@ -72,16 +72,12 @@ class Columns:
     ) -> Floats:
         """The sum over keys of weight * the key's entries of `values`, as a vector over the n
         papers, in one pass over the entries however many keys there are."""
-        if not len(keys):
-            return np.zeros(n)
-        at, counts = self._entries(np.array(keys, dtype=np.intp))
-        scaled = values[at] * np.array(weights).repeat(counts)
-        summed = np.bincount(self.docs[at], scaled, minlength=n)
-        return summed.astype(np.float64, copy=False)
+        summed: Floats = self.weighted_sums([keys], [weights], values, n)[0]
+        return summed
 
     def weighted_sums(
-        self, keys: Sequence[Sequence[int]], weights: Sequence[Sequence[float]], values: Floats,
-        n: int,
+        self, keys: Sequence[Sequence[int] | Ints], weights: Sequence[Sequence[float] | Floats],
+        values: Floats, n: int,
     ) -> Floats:
         """`weighted_sum` of many rows of keys and weights, a row each over the n papers, in
         one pass over all their entries."""
