@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import math
 import os
 import threading
+import time
 from collections.abc import Container, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,6 +49,8 @@ from newsletter.ranking_index import Vector, shared
 
 if TYPE_CHECKING:
     from newsletter.ranking_score import Plan
+
+log = logging.getLogger(__name__)
 
 FLOOR = 0.4  # cosine to the profile's direction below which meaning adds nothing
 WEIGHT = 2.0  # relevance gained per unit of cosine above FLOOR
@@ -138,11 +142,13 @@ class MiniLM:
             if todo:
                 if self._model is None:
                     self._model = _load_model()
+                start = time.perf_counter()
                 vectors = self._model.encode(
                     list(todo.values()), batch_size=self.BATCH, normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False,
                 )
                 found = dict(zip(todo, np.asarray(vectors, dtype=np.float32), strict=True))
+                log.info("embedded %d new texts in %.1f s", len(todo), time.perf_counter() - start)
             out = np.stack([found[k] if k in found else known[k] for k in keys])
             in_hand = dict.fromkeys(keys)
             for key in in_hand:  # used now: the last to be forgotten
@@ -174,6 +180,14 @@ def text_key(text: str) -> bytes:
 
 def _load_model() -> Any:
     """The model, from the folder of the package that ships it; the hub is never asked."""
+    start = time.perf_counter()
+    model = _import_model()
+    log.info("loaded %s in %.1f s", MODEL, time.perf_counter() - start)
+    return model
+
+
+def _import_model() -> Any:
+    """Import sentence-transformers and load the model (see `_load_model`)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
