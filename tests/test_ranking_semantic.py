@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import socket
 from collections import Counter
@@ -159,14 +160,18 @@ class CountingModel(MiniLM):
         return np.array([row / np.linalg.norm(row) for row in rows], dtype=np.float32)
 
 
-def test_vectors_are_embedded_once_then_read_from_the_ledger(tmp_path: Path) -> None:
+def test_vectors_are_embedded_once_then_read_from_the_ledger(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A second process (a new model cache) reads what the first stored and embeds only the
     texts it has never seen; a read-only ledger (`preview`) is read but never written."""
+    caplog.set_level(logging.INFO, logger="newsletter.ranking_semantic")
     path = tmp_path / "ledger.db"
     first = CountingModel()
     with Store.open(path) as store:
         before = StoredEmbedder(first, store).embed(["paper one", "paper two", "paper one"])
     assert first.asked == ["paper one", "paper two"]
+    assert "embedded 2 new texts in" in caplog.text
     later = CountingModel()
     with Store.open(path) as store:
         again = StoredEmbedder(later, store).embed(["paper two", "paper three", "paper one"])
