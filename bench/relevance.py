@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/relevance.py              # the whole month as one pool
     .venv/bin/python bench/relevance.py --week       # each ISO week of the month on its own
+    .venv/bin/python bench/relevance.py --daily      # what a month of daily digests sends
     .venv/bin/python bench/relevance.py --out run.json
     .venv/bin/python bench/relevance.py --semantic   # rank by meaning too (the `semantic` extra)
     .venv/bin/python bench/relevance.py --check-cli  # and check the real `preview` agrees
@@ -16,6 +17,12 @@ day) and scores every (profile, week) that has a relevant paper that week agains
 judgments restricted to that week; rows are "profile@week". The baseline beside it is the
 TF-IDF run restricted to the same week (its IDF still comes from the whole month). The last
 table gives each profile's mean over its weeks.
+
+--daily ranks each listing day alone, as a daily digest is made (up to 10 papers), and counts
+what the month's digests would send, per profile: papers sent, of them relevant (grade 1 or 2),
+precision and recall, the squarely relevant papers (grade 2) missed, and the papers sent on days
+that had nothing relevant for the profile. nDCG@10 cannot see these: it scores an ordering, and
+leaves out the days with nothing relevant, where every paper sent is a near miss.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -202,6 +209,32 @@ def by_week(
     compare(_per_profile(ours), _per_profile(baseline), "profile (mean of weeks)")
 
 
+def by_day(papers: list[Paper], profiles: dict[str, Profile], embedder: Embedder | None) -> None:
+    """Rank each listing day alone and count what the daily digests would send (see --daily)."""
+    qrels = load_qrels()
+    counts = {name: Counter[str]() for name in profiles}
+    for day in sorted({p.listed_on for p in papers}):
+        pool = [p for p in papers if p.listed_on == day]
+        ranked = rank_pool(pool, profiles, day, papers, embedder)
+        for name, count in counts.items():
+            sent = set(ranked[name])
+            relevant = {p.id for p in pool if qrels[name].get(p.id, 0) >= 1}
+            squarely = {p.id for p in pool if qrels[name].get(p.id, 0) == 2}
+            count.update(sent=len(sent), relevant=len(sent & relevant),
+                         missed=len(relevant - sent), missed_squarely=len(squarely - sent))
+            if not relevant:
+                count.update(sent_on_empty_days=len(sent))
+    counts["all"] = sum(counts.values(), Counter[str]())
+    print(f"{'profile':<16}{'sent':>6}{'relevant':>10}{'precision':>11}{'recall':>8}"
+          f"{'missed':>8}{'of grade 2':>12}{'sent on days with nothing relevant':>36}")
+    for name, c in counts.items():
+        found = c["relevant"] + c["missed"]
+        precision = c["relevant"] / c["sent"] if c["sent"] else 0.0
+        recall = c["relevant"] / found if found else 0.0
+        print(f"{name:<16}{c['sent']:6}{c['relevant']:10}{precision:11.2f}{recall:8.2f}"
+              f"{c['missed']:8}{c['missed_squarely']:12}{c['sent_on_empty_days']:36}")
+
+
 def through_the_cli(run: Run, semantic: bool) -> None:
     """Rank the month again with the real commands, `fetch --file` into a fresh ledger and
     `preview EMAIL --date 2025-08-29 --lookback 31 --max 10 --json` per profile, and say
@@ -254,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--week", action="store_true", help="rank each week of the month alone")
+    parser.add_argument("--daily", action="store_true",
+                        help="rank each day alone: what a month of daily digests sends")
     parser.add_argument("--out", type=Path, help="where to write the run file")
     parser.add_argument("--check-cli", action="store_true",
                         help="also run the month through `newsletter fetch` and `preview`")
@@ -270,7 +305,9 @@ def main(argv: list[str] | None = None) -> None:
         embedder.embed([paper_text(p) for p in papers])  # cached: each paper embedded once
         print(f"embedded {len(papers)} papers in {time.perf_counter() - start:.1f} s",
               file=sys.stderr)
-    if args.week:
+    if args.daily:
+        by_day(papers, load_profiles(), embedder)
+    elif args.week:
         by_week(papers, load_profiles(), args.out, embedder)
     else:
         month(papers, load_profiles(), args.out, embedder, args.check_cli)
