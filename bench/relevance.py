@@ -43,7 +43,7 @@ from ruamel.yaml import YAML
 
 from newsletter.errors import ConfigError
 from newsletter.matching import Candidates, rank
-from newsletter.models import Paper, Profile, Topic
+from newsletter.models import DEFAULT_MIN_RELEVANCE, Paper, Profile, Topic
 from newsletter.ranking_semantic import Embedder, load_embedder, paper_text
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -89,7 +89,7 @@ def load_month(pattern: str = "2025-08-*.json") -> list[Paper]:
     return list(seen.values())
 
 
-def load_profiles() -> dict[str, Profile]:
+def load_profiles(min_relevance: float = DEFAULT_MIN_RELEVANCE) -> dict[str, Profile]:
     """The relevance set's profiles as the ranker sees them."""
     data: Any = YAML(typ="safe").load((RELEVANCE / "profiles.yaml").read_text(encoding="utf-8"))
     return {
@@ -98,6 +98,7 @@ def load_profiles() -> dict[str, Profile]:
             exclude=tuple(entry.get("exclude", ())),
             liked=tuple(entry.get("liked", ())),
             max_papers=10,
+            min_relevance=min_relevance,
         )
         for entry in data["profiles"]
     }
@@ -180,7 +181,8 @@ def month(
     compare(ours, baseline, "profile")
     if check_cli:
         print()
-        through_the_cli(run, embedder is not None)
+        least = next(iter(profiles.values())).min_relevance
+        through_the_cli(run, embedder is not None, least)
 
 
 def by_week(
@@ -235,7 +237,7 @@ def by_day(papers: list[Paper], profiles: dict[str, Profile], embedder: Embedder
               f"{c['missed']:8}{c['missed_squarely']:12}{c['sent_on_empty_days']:36}")
 
 
-def through_the_cli(run: Run, semantic: bool) -> None:
+def through_the_cli(run: Run, semantic: bool, min_relevance: float) -> None:
     """Rank the month again with the real commands, `fetch --file` into a fresh ledger and
     `preview EMAIL --date 2025-08-29 --lookback 31 --max 10 --json` per profile, and say
     whether each profile gets the very list this benchmark scored."""
@@ -246,7 +248,8 @@ def through_the_cli(run: Run, semantic: bool) -> None:
          "exclude": e.get("exclude", []), "liked": e.get("liked", [])}
         for e in entries["profiles"]
     ]
-    YAML().dump({"subscribers": subscribers}, folder / "subscribers.yaml")
+    defaults = {"min_relevance": min_relevance}
+    YAML().dump({"defaults": defaults, "subscribers": subscribers}, folder / "subscribers.yaml")
     env = {"NEWSLETTER_DB": str(folder / "ledger.db"), "NEWSLETTER_FROM_ADDRESS": "n@example.org",
            "NEWSLETTER_SUBSCRIBERS": str(folder / "subscribers.yaml"),
            "NEWSLETTER_RANKER": "semantic" if semantic else "lexical", "PATH": ""}
@@ -289,6 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--week", action="store_true", help="rank each week of the month alone")
     parser.add_argument("--daily", action="store_true",
                         help="rank each day alone: what a month of daily digests sends")
+    parser.add_argument("--min-relevance", type=float, default=DEFAULT_MIN_RELEVANCE,
+                        help="every profile's min_relevance (default %(default)s)")
     parser.add_argument("--out", type=Path, help="where to write the run file")
     parser.add_argument("--check-cli", action="store_true",
                         help="also run the month through `newsletter fetch` and `preview`")
@@ -305,12 +310,13 @@ def main(argv: list[str] | None = None) -> None:
         embedder.embed([paper_text(p) for p in papers])  # cached: each paper embedded once
         print(f"embedded {len(papers)} papers in {time.perf_counter() - start:.1f} s",
               file=sys.stderr)
+    profiles = load_profiles(args.min_relevance)
     if args.daily:
-        by_day(papers, load_profiles(), embedder)
+        by_day(papers, profiles, embedder)
     elif args.week:
-        by_week(papers, load_profiles(), args.out, embedder)
+        by_week(papers, profiles, args.out, embedder)
     else:
-        month(papers, load_profiles(), args.out, embedder, args.check_cli)
+        month(papers, profiles, args.out, embedder, args.check_cli)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ class Unsettable(StrEnum):
     MIN_UPVOTES = "min_upvotes"
     TRENDING = "trending"
     RECENCY = "recency"
+    MIN_RELEVANCE = "min_relevance"
     SOURCES = "sources"
 
 

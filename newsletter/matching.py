@@ -45,9 +45,10 @@ The score of a paper (higher is better) is
 - pushdown is SOFT_EXCLUDE_FACTOR for each exclude phrase mentioned in passing, else 1
   (`ranking_candidates`).
 
-A paper needs relevance >= QUALIFY (or a followed author) to be picked. An exclude phrase
-matched at HARD_EXCLUDE disqualifies a paper. Followed authors' papers pass every filter
-(exclusions, min_upvotes, categories) but not `seen` or `liked`.
+A paper needs relevance >= the profile's `min_relevance` (QUALIFY, 0.12, unless it says
+otherwise), or a followed author, to be picked. An exclude phrase matched at HARD_EXCLUDE
+disqualifies a paper. Followed authors' papers pass every filter (exclusions, min_upvotes,
+categories) but not `seen` or `liked`.
 """
 
 from __future__ import annotations

@@ -127,6 +127,7 @@ class Topic:
 
 DEFAULT_TRENDING = 0.3
 DEFAULT_RECENCY = 0.0
+DEFAULT_MIN_RELEVANCE = 0.12  # see `ranking_score.QUALIFY`
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ class Profile:
     max_papers: int = 10
     trending: float = DEFAULT_TRENDING
     recency: float = DEFAULT_RECENCY
+    min_relevance: float = DEFAULT_MIN_RELEVANCE
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from newsletter.models import Excluded
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Vector
-from newsletter.ranking_score import QUALIFY, Plan, relevance
+from newsletter.ranking_score import Plan, qualify, relevance
 
 
 def explain(
@@ -24,7 +24,7 @@ def explain(
     scores = score.tolist()
     blocks = _blocks(plan, c, seen)
     return tuple(
-        Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc]))
+        Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc], qualify(plan)))
         for doc, paper in enumerate(c.papers)
         if paper.id not in picked
     )
@@ -51,10 +51,11 @@ def _blocks(plan: Plan, c: Candidates, seen: Collection[str]) -> dict[int, str]:
     return out
 
 
-def _why_not(rel: float, score: float) -> str:
-    """The reason for a paper that may be sent but was not picked."""
+def _why_not(rel: float, score: float, least: float) -> str:
+    """The reason for a paper that may be sent but was not picked (`least`: the relevance it
+    needed)."""
     if score > 0:
         return f"below the cut (score {score:.3f})"
     if rel <= 0:
         return "no topic matched"
-    return f"weak match ({rel:.3f} < {QUALIFY})"
+    return f"weak match ({rel:.3f} < {least:g})"

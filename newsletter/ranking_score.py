@@ -14,11 +14,11 @@ from typing import NamedTuple
 import numpy as np
 
 from newsletter import textmatch
-from newsletter.models import Paper, Profile
+from newsletter.models import DEFAULT_MIN_RELEVANCE, Paper, Profile
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Matrix, Positions, Vector
 
-QUALIFY = 0.12  # least relevance for a paper to be picked
+QUALIFY = DEFAULT_MIN_RELEVANCE  # least relevance to be picked, unless the profile says
 TOPICAL_SHARE = 0.25  # weight of the TF-IDF cosine beside the phrase matches (1 = as much)
 LIKED_WEIGHT = 1.2
 AUTHOR_BONUS = 1.0
@@ -79,10 +79,16 @@ def relevance(plans: Sequence[Plan], c: Candidates) -> Matrix:
         if plan.likes:
             row += LIKED_WEIGHT * np.maximum.reduce([m for _, m in plan.likes])
         if c.meaning is not None:  # the semantic ranker: closeness in meaning (`ranking_semantic`)
-            row += c.meaning.boost(plan, row, QUALIFY)
+            row += c.meaning.boost(plan, row, qualify(plan))
         if plan.authors:
             row[plan.authors] += AUTHOR_BONUS
     return rel
+
+
+def qualify(plan: Plan) -> float:
+    """The least relevance for a paper to be picked: the profile's `min_relevance`, or QUALIFY
+    for a profile without interests (its relevance is votes or categories, not a match)."""
+    return plan.profile.min_relevance if plan.interests else QUALIFY
 
 
 def _topics(plans: Sequence[Plan], c: Candidates) -> Matrix:
@@ -127,7 +133,7 @@ def scores(plans: Sequence[Plan], c: Candidates, seen: Sequence[Collection[str]]
     kept = [
         row[plan.authors] if plan.authors else None for row, plan in zip(score, plans, strict=True)
     ]
-    np.putmask(score, rel < QUALIFY, 0.0)
+    np.putmask(score, rel < np.array([qualify(plan) for plan in plans])[:, None], 0.0)
     minimum = np.array([plan.profile.min_upvotes for plan in plans])
     if minimum.any():
         score[c.facts.upvotes[None, :] < minimum[:, None]] = 0.0

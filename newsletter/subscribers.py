@@ -24,6 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from newsletter.errors import ConfigError
 from newsletter.models import (
+    DEFAULT_MIN_RELEVANCE,
     DEFAULT_RECENCY,
     DEFAULT_TRENDING,
     Frequency,
@@ -70,6 +71,7 @@ class Options(_Strict):
     min_upvotes: int | None = Field(default=None, ge=0)
     trending: float | None = Field(default=None, ge=0, le=1)
     recency: float | None = Field(default=None, ge=0, le=1)
+    min_relevance: float | None = Field(default=None, ge=0, le=1)
     sources: list[Literal["hf", "arxiv"]] | None = Field(default=None, min_length=1)
     on_empty: Literal["skip", "note"] | None = None
 
@@ -218,6 +220,7 @@ def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
         max_papers=_pick(entry, base, "max_papers", 10),
         trending=_pick(entry, base, "trending", DEFAULT_TRENDING),
         recency=_pick(entry, base, "recency", DEFAULT_RECENCY),
+        min_relevance=_pick(entry, base, "min_relevance", DEFAULT_MIN_RELEVANCE),
     )
     return Subscriber(
         email=entry.email,

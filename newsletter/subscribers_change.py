@@ -20,7 +20,8 @@ from newsletter.subscribers_style import LIST_KEYS, Style
 
 # Where a new key goes inside an entry: after the existing keys that come before it here.
 KEY_ORDER = ("email", "name", *LIST_KEYS, "frequency", "day", "send_at", "timezone",
-             "max_papers", "min_upvotes", "trending", "recency", "sources", "enabled")
+             "max_papers", "min_upvotes", "trending", "recency", "min_relevance", "sources",
+             "enabled")
 _ITEM_NAMES = {"topics": "topic", "exclude": "excluded topic", "arxiv_categories": "category",
                "authors": "author", "liked": "liked paper"}
 

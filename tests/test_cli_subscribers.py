@@ -14,6 +14,7 @@ import pytest
 
 from newsletter.cli import main
 from newsletter.store import Store
+from newsletter.subscribers import load_subscribers
 from tests.conftest import DATA
 
 ORIGINAL = (DATA / "commented_subscribers.yaml").read_text(encoding="utf-8")
@@ -275,3 +276,16 @@ def test_edit_refused_when_the_file_changed_meanwhile(
     assert err == (f"error: {commented} changed on disk since it was read; nothing was written. "
                    f"Run the command again.\nYour edit is kept in {draft}.\n")
     assert commented.read_text() == ORIGINAL + "# added meanwhile\n"
+
+
+@pytest.mark.parametrize("knob", ["recency", "min_relevance"])
+def test_unset_a_ranking_knob(workdir: Path, capsys: pytest.CaptureFixture[str],
+                              knob: str) -> None:
+    """`--unset` takes a ranking knob off a subscriber, who follows `defaults` again."""
+    path = workdir / "subscribers.yaml"
+    path.write_text(f"defaults: {{{knob}: 0.2}}\nsubscribers:\n  - email: ada@lab.example\n"
+                    f"    topics: [agents]\n    {knob}: 0.5\n", encoding="utf-8")
+    code, _, err = _run(capsys, "set", "ada@lab.example", "--unset", knob)
+    assert (code, err) == (0, "")
+    assert f"    {knob}" not in path.read_text(encoding="utf-8")
+    assert getattr(load_subscribers(path)[0].profile, knob) == 0.2

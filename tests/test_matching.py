@@ -533,6 +533,39 @@ def test_shared_caches_are_computed_once_and_read_only() -> None:
     assert ids(first) == ids(second)[:1] == ["2508.00001"]
 
 
+@pytest.mark.parametrize(
+    ("least", "picked", "left_out"),
+    [
+        (None, ["2508.00001", "2508.00003"], "weak match (0.110 < 0.12)"),
+        (0.3, ["2508.00001"], "weak match (0.223 < 0.3)"),
+        (1.0, [], "weak match (0.600 < 1)"),
+    ],
+)
+def test_min_relevance_sets_how_strong_a_match_must_be(
+    least: float | None, picked: list[str], left_out: str
+) -> None:
+    """`min_relevance` (0.12 unless set) is the least relevance a paper needs to be sent; a
+    paper below it says so in `preview --explain`, with the profile's own value."""
+    knob = {} if least is None else {"min_relevance": least}
+    candidates = day(
+        paper("2508.00001", "Sparse attention"),
+        paper("2508.00002", "Attention for speech", "We sparsify nothing."),
+        paper("2508.00003", "Kernels", "Sparse kernels and attention heads."),
+    )
+    ranking = rank(topics("sparse attention", **knob), candidates, explain=True)
+    assert ids(ranking) == picked
+    reasons = {e.paper.id: e.reason for e in ranking.excluded}
+    assert left_out in reasons.values()
+
+
+def test_min_relevance_leaves_a_profile_without_interests_alone() -> None:
+    """A profile with no topics, likes or authors gets the day's top votes whatever its
+    min_relevance: there is no match to be strong or weak."""
+    candidates = day(paper("2508.00001", "Sparse attention", upvotes=40))
+    ranking = rank(Profile(min_relevance=1.0, max_papers=1), candidates)
+    assert ids(ranking) == ["2508.00001"]
+
+
 EXCLUDING = topics("sparse attention", exclude=("sparse attention",))
 
 

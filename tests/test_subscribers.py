@@ -51,21 +51,25 @@ subscribers:
     assert second.profile.max_papers == 9 and second.timezone == "UTC"
 
 
-def test_recency_and_trending_knobs(tmp_path: Path) -> None:
-    """`recency` and `trending` come from `defaults` or the subscriber, 0 to 1; recency is off
-    unless asked for, and a value out of range names its line."""
+def test_recency_trending_and_min_relevance_knobs(tmp_path: Path) -> None:
+    """`recency`, `trending` and `min_relevance` come from `defaults` or the subscriber, 0 to
+    1; recency is off unless asked for, and a value out of range names its line."""
     path = _write(tmp_path, """
-defaults: {trending: 0.5}
+defaults: {trending: 0.5, min_relevance: 0.2}
 subscribers:
   - {email: a@x.org, topics: [a]}
-  - {email: b@x.org, topics: [b], recency: 0.4, trending: 0}
+  - {email: b@x.org, topics: [b], recency: 0.4, trending: 0, min_relevance: 0.3}
 """)
     first, second = load_subscribers(path)
     assert (first.profile.trending, first.profile.recency) == (0.5, 0.0)
     assert (second.profile.trending, second.profile.recency) == (0.0, 0.4)
-    bad = _write(tmp_path, "subscribers:\n  - {email: a@x.org, topics: [a], recency: 2}\n")
-    (problem,) = _problems(bad)
-    assert problem.startswith(f"{bad}:2:") and "`recency`" in problem and "1" in problem
+    assert (first.profile.min_relevance, second.profile.min_relevance) == (0.2, 0.3)
+    plain = _write(tmp_path, "subscribers:\n  - {email: a@x.org, topics: [a]}\n")
+    assert load_subscribers(plain)[0].profile.min_relevance == 0.12
+    for knob in ("recency", "min_relevance"):
+        bad = _write(tmp_path, f"subscribers:\n  - {{email: a@x.org, topics: [a], {knob}: 2}}\n")
+        (problem,) = _problems(bad)
+        assert problem.startswith(f"{bad}:2:") and f"`{knob}`" in problem and "1" in problem
 
 
 def test_syntax_error_names_line_and_column(tmp_path: Path) -> None:
