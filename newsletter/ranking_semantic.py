@@ -261,7 +261,8 @@ class Meaning:
             evidence /= np.linalg.norm(evidence)
             cos = float(total @ evidence) / size  # between the two unit directions
             closeness = (closeness + self.matrix @ evidence) / math.sqrt(2.0 + 2.0 * cos)
-        gain: Vector = WEIGHT * np.maximum(closeness - FLOOR, 0.0) * (lexical >= qualify)
+        qualifies = (lexical >= qualify) & (lexical > 0.0)  # a min_relevance of 0 included
+        gain: Vector = WEIGHT * np.maximum(closeness - FLOOR, 0.0) * qualifies
         return gain
 
     def _evidence(self, plan: Plan, lexical: Vector, qualify: float) -> Embeddings:
@@ -270,7 +271,7 @@ class Meaning:
         for _, hard, _ in plan.excludes:
             scores[hard] = 0.0
         best = np.argsort(-scores, kind="stable")[:FEEDBACK]
-        best = best[scores[best] >= qualify]
+        best = best[(scores[best] >= qualify) & (scores[best] > 0.0)]
         rows = [self.matrix[best]]
         rows.extend(self._liked_vector(i) for i, _ in plan.likes if i in self._liked)
         return np.vstack(rows)

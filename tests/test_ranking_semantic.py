@@ -237,10 +237,13 @@ DAY_PAPERS = [
 ]
 
 
-def test_meaning_never_qualifies_a_paper() -> None:
+@pytest.mark.parametrize("least", [0.12, 0.0])
+def test_meaning_never_qualifies_a_paper(least: float) -> None:
     """Even when every paper is as close in meaning as can be, only the papers that qualify by
-    their words can be picked, and the picks still say which phrases they matched."""
-    profile = Profile(topics=(Topic("visual token pruning"), Topic("thinking with images")))
+    their words can be picked (with a min_relevance of 0 too: a paper must match a word), and
+    the picks still say which phrases they matched."""
+    profile = Profile(topics=(Topic("visual token pruning"), Topic("thinking with images")),
+                      min_relevance=least)
     lexical = Candidates.build(DAY_PAPERS)
     semantic = Candidates.build(DAY_PAPERS, embedder=FakeEmbedder())
     by_words = scores([plan(profile, lexical, [])], lexical, [()])[0]
