@@ -3,6 +3,7 @@
     .venv/bin/python bench/relevance.py              # the whole month as one pool
     .venv/bin/python bench/relevance.py --week       # each ISO week of the month on its own
     .venv/bin/python bench/relevance.py --daily      # what a month of daily digests sends
+    .venv/bin/python bench/relevance.py --daily --min-relevance 0.2   # every profile's knob
     .venv/bin/python bench/relevance.py --out run.json
     .venv/bin/python bench/relevance.py --semantic   # rank by meaning too (the `semantic` extra)
     .venv/bin/python bench/relevance.py --check-cli  # and check the real `preview` agrees
@@ -289,9 +290,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--week", action="store_true", help="rank each week of the month alone")
-    parser.add_argument("--daily", action="store_true",
-                        help="rank each day alone: what a month of daily digests sends")
+    pools = parser.add_mutually_exclusive_group()
+    pools.add_argument("--week", action="store_true", help="rank each week of the month alone")
+    pools.add_argument("--daily", action="store_true",
+                       help="rank each day alone: what a month of daily digests sends")
     parser.add_argument("--min-relevance", type=float, default=DEFAULT_MIN_RELEVANCE,
                         help="every profile's min_relevance (default %(default)s)")
     parser.add_argument("--out", type=Path, help="where to write the run file")
@@ -300,6 +302,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--semantic", action="store_true",
                         help="rank by meaning too (NEWSLETTER_RANKER=semantic)")
     args = parser.parse_args(argv)
+    if args.check_cli and (args.week or args.daily):
+        parser.error("--check-cli checks the month: not with --week or --daily")
+    if args.out and args.daily:
+        parser.error("--daily counts what digests send and writes no run file: no --out")
     try:
         papers, embedder = load_month(), load_embedder() if args.semantic else None
     except ConfigError as exc:

@@ -18,7 +18,7 @@ from newsletter.models import DEFAULT_MIN_RELEVANCE, Paper, Profile
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Matrix, Positions, Vector
 
-QUALIFY = DEFAULT_MIN_RELEVANCE  # least relevance to be picked, unless the profile says
+QUALIFY = DEFAULT_MIN_RELEVANCE  # least relevance to be picked (a profile's min_relevance)
 TOPICAL_SHARE = 0.25  # weight of the TF-IDF cosine beside the phrase matches (1 = as much)
 LIKED_WEIGHT = 1.2
 AUTHOR_BONUS = 1.0

@@ -17,10 +17,11 @@ phrase is never evidence). A candidate whose cosine with that direction is above
 WEIGHT * (cosine - FLOOR) of relevance. So among the papers that match the profile's words,
 those about what the subscriber reads rank above those that only use the same words.
 
-Meaning reorders, it never qualifies: only papers relevant enough by their words (QUALIFY) gain,
-so a digest has the same papers to choose from as with the lexical ranker, and every pick still
-says which phrases it matched. On the judged set, letting meaning qualify papers too added 56
-picks to the weekly digests for 2 more relevant papers: it filled digests, which they must not.
+Meaning reorders, it never qualifies: only papers relevant enough by their words (the profile's
+`min_relevance`) gain, so a digest has the same papers to choose from as with the lexical
+ranker, and every pick still says which phrases it matched. On the judged set, letting meaning
+qualify papers too added 56 picks to the weekly digests for 2 more relevant papers: it filled
+digests, which they must not.
 Exclusions stay lexical too: cosines to an exclude phrase, or to the papers it excludes, pushed
 down as many wanted papers as unwanted ones (image editing is close to video generation here).
 

@@ -558,12 +558,16 @@ def test_min_relevance_sets_how_strong_a_match_must_be(
     assert left_out in reasons.values()
 
 
-def test_min_relevance_leaves_a_profile_without_interests_alone() -> None:
-    """A profile with no topics, likes or authors gets the day's top votes whatever its
-    min_relevance: there is no match to be strong or weak."""
-    candidates = day(paper("2508.00001", "Sparse attention", upvotes=40))
-    ranking = rank(Profile(min_relevance=1.0, max_papers=1), candidates)
-    assert ids(ranking) == ["2508.00001"]
+@pytest.mark.parametrize(
+    "profile", [Profile(min_relevance=1.0), Profile(arxiv_categories=("cs.CL",), min_relevance=1.0)]
+)
+def test_min_relevance_leaves_a_profile_without_interests_alone(profile: Profile) -> None:
+    """A profile with no topics, likes or authors gets the day's top votes (or its categories)
+    whatever its min_relevance: there is no match to be strong or weak."""
+    candidates = day(*(paper(f"2508.0000{n}", f"Paper {n}", upvotes=votes, categories=("cs.CL",))
+                       for n, votes in ((1, 40), (2, 12), (3, 5))))
+    picked = ids(rank(profile, candidates))
+    assert picked[:3] == ["2508.00001", "2508.00002", "2508.00003"]
 
 
 EXCLUDING = topics("sparse attention", exclude=("sparse attention",))
@@ -656,6 +660,8 @@ def test_ranking_many_at_once_equals_ranking_each_alone() -> None:
         Request(Profile(liked=(ids_of_day[1],)), liked_papers=[papers[1]]),
         Request(Profile(topics=(Topic("agents", 2.0), Topic("memory", 0.5)), max_papers=1)),
         Request(topics("nothing like this", max_papers=0)),
+        Request(topics("benchmark", "reinforcement learning", min_relevance=0.3)),
+        Request(topics("video generation", "reinforcement learning", min_relevance=0.0)),
     ]
     candidates = Candidates.build(papers, today=DAY)
     together = rank_many(cases, candidates)
