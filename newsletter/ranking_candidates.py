@@ -17,10 +17,10 @@ from newsletter.models import Paper
 from newsletter.ranking_evidence import Evidence
 from newsletter.ranking_facts import Facts
 from newsletter.ranking_index import Index, Matrix, Positions, Vector, shared
-from newsletter.ranking_labels import Label, PhraseLabels
+from newsletter.ranking_labels import PhraseLabels
 from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many
 from newsletter.ranking_semantic import Embedder, Meaning
-from newsletter.ranking_similarity import liked, topical, topical_many
+from newsletter.ranking_similarity import liked, topical_many
 
 HARD_EXCLUDE = 0.4  # an exclude phrase matched this well (title, keywords, repeated) disqualifies
 SOFT_EXCLUDE = 0.2  # ... and matched this well (mentioned in passing) pushes the paper down
@@ -76,7 +76,7 @@ class Candidates(Index):
 
     def topic(self, text: str) -> Matrix:
         """Two rows over the candidates: a topic phrase's match (`phrase`) and its TF-IDF dot
-        product (`ranking_similarity.topical`), side by side so that a profile adds both up at
+        product (`ranking_similarity.topical_many`), side by side so that a profile adds both up at
         once; cached, a row of `topic_table`."""
         return self._topic(text)[1]
 
@@ -85,10 +85,9 @@ class Candidates(Index):
         return self._topic(text)[0]
 
     def _topic(self, text: str) -> tuple[int, Matrix]:
-        found = self._topics.get(text)
-        if found is None:
-            found = self._topics[text] = self._add_topic(text)
-        return found
+        if text not in self._topics:
+            self.prepare([text])
+        return self._topics[text]
 
     @property
     def topic_table(self) -> Matrix:
@@ -106,9 +105,6 @@ class Candidates(Index):
         self._matches.update(zip(fresh, match_many(self, fresh, self.evidence), strict=True))
         for text, dot in zip(new, topical_many(self, new), strict=True):
             self._topics[text] = self._add_row(self._matches[text].score, dot)
-
-    def _add_topic(self, text: str) -> tuple[int, Matrix]:
-        return self._add_row(self.phrase(text), topical(self, text))
 
     def _add_row(self, matched: Vector, dot: Vector) -> tuple[int, Matrix]:
         row = self._rows
@@ -150,10 +146,6 @@ class Candidates(Index):
             labels = PhraseLabels(self, text, self.match(text), self.evidence)
             found = self._labels[text] = labels
         return found
-
-    def label(self, text: str, doc: int) -> Label:
-        """How one paper matched a phrase (see `labels`)."""
-        return self.labels(text)(doc)
 
     def multiplier(self, trending: float, recency: float) -> Vector:
         """(1 + trending * votes) * (1 + recency * freshness), per candidate; cached per pair

@@ -25,19 +25,14 @@ LIKED_MIN = 0.18  # least cosine similarity to a liked paper that counts
 LIKED_TERMS = 40  # a liked paper is summarised by its most telling stems
 
 
-def topical(index: Index, text: str) -> Vector:
-    """The dot product of a phrase's TF-IDF vector (its stems and the pairs of stems side by
-    side, sublinear TF, smoothed IDF) with every candidate's unit-length vector.
+def topical_many(index: Index, texts: Sequence[str]) -> Matrix:
+    """The dot product of each phrase's TF-IDF vector (its stems and the pairs of stems side
+    by side, sublinear TF, smoothed IDF) with every candidate's unit-length vector, a row per
+    phrase, in one pass over the postings.
 
-    Not divided by the phrase's own length: a profile adds its topics' vectors up, as if its
+    Not divided by a phrase's own length: a profile adds its topics' vectors up, as if its
     phrases were one query, and the ranker only compares these values within one profile.
     """
-    dot: Vector = topical_many(index, [text])[0]
-    return dot
-
-
-def topical_many(index: Index, texts: Sequence[str]) -> Matrix:
-    """`topical` of many phrases, a row each, in one pass over the postings."""
     vocab, idf = index.vocab, index.topic_idf
     keys: list[list[int]] = [[] for _ in texts]
     weights: list[list[float]] = [[] for _ in texts]
