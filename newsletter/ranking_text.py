@@ -103,12 +103,14 @@ def _fields(
     title: str, abstract: str, summary: str | None, keywords: tuple[str, ...]
 ) -> tuple[Sentences, Sentences, Sentences, Sentences]:
     """A paper's title, abstract, AI summary and keywords as sentences of stems, with the
-    acronyms it defines ("Mixture-of-Experts (MoE)") expanded everywhere."""
+    acronyms it defines ("Mixture-of-Experts (MoE)") expanded everywhere, accents folded."""
+    title, abstract, summary = textmatch.fold(title), textmatch.fold(abstract), summary or ""
+    summary, keywords = textmatch.fold(summary), tuple(map(textmatch.fold, keywords))
     local = textmatch.find_definitions(f"{title}. {abstract}")
     return (
         textmatch.analyse(title, local),
         textmatch.analyse(textmatch.strip_definitions(abstract), local),
-        textmatch.analyse(summary or "", local),
+        textmatch.analyse(summary, local),
         [s for k in keywords for s in textmatch.analyse(k, local)],
     )
 

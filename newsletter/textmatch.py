@@ -356,6 +356,32 @@ def _content_stems(word: str, local: Mapping[str, str], query: bool) -> tuple[st
     return tuple(stem(w) for w in words(word, local, query=query) if w not in STOPWORDS)
 
 
+# Greek letters as they are read aloud, so that "π0" is "pi0" and "β-VAE" is "beta-VAE".
+_GREEK = str.maketrans(
+    {
+        letter: name
+        for letters, names in (
+            ("αβγδεζηθικλμνξοπρστυφχψω", "alpha beta gamma delta epsilon zeta eta theta iota kappa"
+             " lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega"),
+            ("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ", "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota"
+             " Kappa Lambda Mu Nu Xi Omicron Pi Rho Sigma Tau Upsilon Phi Chi Psi Omega"),
+        )
+        for letter, name in zip(letters, names.split(), strict=True)
+    }
+    | {"ς": "sigma", "ϕ": "phi", "ϵ": "epsilon", "ϑ": "theta"}
+)
+
+
+def fold(text: str) -> str:
+    """Text with accents taken off, ligatures split and Greek letters spelled out
+    ("Schrödinger", "Schrodinger"; "ﬁne-tuning", "fine-tuning"; "π0", "pi0"): words are ASCII
+    (`WORD`), and papers and phrases write the same word either way."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.translate(_GREEK))
+    return "".join([c for c in decomposed if not unicodedata.combining(c)])
+
+
 def normalise_name(name: str) -> str:
     """A person's name without accents, case or punctuation ("Jérôme d'Arc" → "jerome d arc")."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()

@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from newsletter.textmatch import STOPWORDS, WORD, expand_word, join_prefixes, stem
+from newsletter.textmatch import STOPWORDS, WORD, expand_word, fold, join_prefixes, stem
 
 # Phrases that ML papers use for the same thing. A profile phrase that contains one member is
 # also matched with each other member in its place (at a discount, see `matching`).
@@ -92,9 +92,10 @@ def _chunk(chunk: str) -> _Chunk:
     """Analyse a chunk of a profile phrase; memoised, as thousands of phrases share words.
 
     Words are matched with their prefixes joined ("multi-reference" as "multireference", see
-    `join_prefixes`) but keep the user's spelling for the reasons.
+    `join_prefixes`) but keep the user's spelling for the reasons (with accents folded, see
+    `fold`).
     """
-    group = chunk.strip(_PUNCTUATION)
+    group = fold(chunk.strip(_PUNCTUATION))
     words = WORD.findall(join_prefixes(group))
     units = []
     for word, spelled in zip(words, _as_spelled(group, words), strict=True):

@@ -164,6 +164,25 @@ def test_coordinations_and_synonyms_match(phrase: str, title: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("phrase", "title"),
+    [
+        ("Schrödinger bridge", "Schrodinger bridges for image translation"),
+        ("Schrodinger bridge", "Schrödinger bridges for image translation"),
+        ("fine-tuning", "Eﬃcient ﬁne-tuning of small models"),  # PDF ligatures
+        ("pi0 policy", "Scaling the π0 policy to new robots"),
+        ("π0 policy", "Scaling the pi0 policy to new robots"),
+        ("beta-VAE", "Disentangling factors with β-VAE"),
+    ],
+)
+def test_accents_ligatures_and_greek_letters_match_plain_spelling(phrase: str, title: str) -> None:
+    """Words are matched without accents, ligatures split and Greek letters spelled out, so a
+    phrase matches however the paper types it (and the other way round)."""
+    ranking = rank(topics(phrase), day(paper("2508.00001", title, "We write code.")))
+    assert ids(ranking) == ["2508.00001"]
+    assert reasons_of(ranking, "2508.00001")[0].endswith("(title)")
+
+
+@pytest.mark.parametrize(
     ("first", "second"),
     [
         (("Sparse attention for long inputs", ""), ("Long inputs", "We use sparse attention.")),
