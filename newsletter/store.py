@@ -50,6 +50,10 @@ _SYNC_COMMIT = "NORMAL"
 _DECODED_MAX = 20_000
 _NO_COUNTS = UpsertCounts()
 _KEYS_PER_QUERY = 500  # under SQLite's limit on the parameters of one statement
+# Upstream responses are kept this long for conditional requests. Most URLs are never asked
+# again (a past day's list, a batch of arXiv ids), and a body is up to megabytes: kept forever,
+# they were most of a ledger that runs for months.
+HTTP_CACHE_DAYS = 7
 
 
 class Store:
@@ -518,7 +522,11 @@ class Store:
     def keep_response(
         self, url: str, body: bytes, etag: str | None, last_modified: str | None, now: dt.datetime
     ) -> None:
+        """Keep a response for a conditional request to `url`, and forget the responses older
+        than HTTP_CACHE_DAYS (a later request to their URL is simply not conditional)."""
+        stale = now - dt.timedelta(days=HTTP_CACHE_DAYS)
         with self.transaction() as db:
+            db.execute("DELETE FROM http_cache WHERE at < ?", (stale.isoformat(),))
             db.execute(
                 "INSERT OR REPLACE INTO http_cache VALUES (?, ?, ?, ?, ?)",
                 (url, etag, last_modified, body, now.isoformat()),

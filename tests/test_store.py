@@ -159,3 +159,14 @@ def test_readers_refuse_a_ledger_they_cannot_read(tmp_path: Path, version: int,
     with pytest.raises(InputError) as error:
         Store.open_readonly(tmp_path / "n.db")
     assert str(error.value) == f"{tmp_path / 'n.db'}: {says}"
+
+
+def test_old_responses_are_forgotten(store: Store) -> None:
+    """Upstream responses are kept HTTP_CACHE_DAYS for conditional requests, then forgotten, so
+    that a ledger running for months does not keep every day's bodies."""
+    start = dt.datetime(2025, 8, 1, 6, tzinfo=dt.UTC)
+    for days, url in ((0, "day-0"), (3, "day-3"), (8, "day-8")):
+        store.keep_response(url, url.encode(), f'"{url}"', None, start + dt.timedelta(days=days))
+    assert store.cached_response("day-0") is None  # 8 days old when day-8 was kept
+    assert store.cached_response("day-3") == (b"day-3", '"day-3"', None)
+    assert store.cached_response("day-8") == (b"day-8", '"day-8"', None)
