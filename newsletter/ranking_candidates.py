@@ -44,7 +44,8 @@ class Candidates(Index):
         self.facts = Facts(self.papers, today)
         self.evidence = Evidence(self)
         self._matches: dict[str, PhraseMatch] = {}
-        self._topics: dict[str, tuple[int, Matrix]] = {}
+        self._topics: dict[str, int] = {}  # rows of `topic_table`
+        self._views: dict[str, Matrix] = {}  # `topic`
         self._table = np.zeros((64, 2 * len(self)))  # row 0: no topic (zeros); see `topic_row`
         self._codes = np.zeros((64, len(self)), dtype=np.int64)  # rows as `_table`'s
         self._phrases = [PhraseLabels("")]  # the phrase of each row, to spell its labels
@@ -81,16 +82,19 @@ class Candidates(Index):
         """Two rows over the candidates: a topic phrase's match (`phrase`) and its TF-IDF dot
         product (`ranking_similarity.topical_many`), side by side so that a profile adds both up at
         once; cached, a row of `topic_table`."""
-        return self._topic(text)[1]
+        found = self._views.get(text)
+        if found is None:
+            row = self.topic_row(text)
+            found = self._views[text] = shared(self._table[row].reshape(2, len(self)))
+        return found
 
     def topic_row(self, text: str) -> int:
         """The row of a topic phrase (`topic`) in `topic_table`."""
-        return self._topic(text)[0]
-
-    def _topic(self, text: str) -> tuple[int, Matrix]:
-        if text not in self._topics:
+        found = self._topics.get(text)
+        if found is None:
             self.prepare([text])
-        return self._topics[text]
+            found = self._topics[text]
+        return found
 
     @property
     def topic_table(self) -> Matrix:
@@ -125,8 +129,7 @@ class Candidates(Index):
         self._table[start:end, :n] = scores
         self._table[start:end, n:] = dots
         self._codes[start:end] = codes
-        for row, text in enumerate(texts, start):
-            self._topics[text] = row, shared(self._table[row].reshape(2, n))
+        self._topics.update(zip(texts, range(start, end), strict=True))
         self._phrases.extend(map(PhraseLabels, texts))
 
     def exclusion(self, text: str) -> tuple[Positions, Vector]:
