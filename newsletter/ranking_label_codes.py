@@ -41,14 +41,13 @@ def label_codes(
         return out
     phrases = [v for p, each in matched for v in variants(found[p][0])[: len(each)]]
     codes = _variant_codes(index, phrases, evidence, n)
-    scores = np.array([row for _, each in matched for row in each])
-    starts = np.cumsum([0] + [len(each) for _, each in matched[:-1]], dtype=np.intp)
-    owner = np.repeat(np.arange(len(matched)), [len(each) for _, each in matched])
-    best = np.maximum.reduceat(scores, starts, axis=0)[owner]
-    first = np.where(scores == best, np.arange(len(phrases))[:, None], len(phrases))
-    chosen = np.minimum.reduceat(first, starts, axis=0)  # per phrase and paper, a variant row
-    number = (chosen - starts[:, None]).astype(np.int64)
-    out[[p for p, _ in matched]] = codes[chosen, np.arange(n)] | number << VARIANT
+    starts = np.cumsum([0] + [len(each) for _, each in matched[:-1]], dtype=np.int64)
+    number = np.zeros((len(matched), n), dtype=np.int64)  # the variant each paper matched best
+    for row, (_, each) in enumerate(matched):
+        if len(each) > 1:  # a few phrases: most have one variant
+            number[row] = np.argmax(each, axis=0)  # the first of equals
+    picked = codes[starts[:, None] + number, np.arange(n)]
+    out[[p for p, _ in matched]] = picked | number << VARIANT
     return out
 
 
@@ -77,8 +76,7 @@ def _codes_of_size(index: Index, phrases: list[Phrase], evidence: Evidence, n: i
     if links[0]:
         whole &= np.array([[link.present for link in row] for row in links]).all(axis=1)
         linked_in_title = _titled(links, n).all(axis=1)
-    telling = np.array([[_telling_bits(index, p)] for p in phrases], dtype=np.int64)
-    partial = present & telling
+    partial = present & (_telling(index, phrases) * bits[:, None]).sum(axis=1)
     chosen = np.where(whole | (partial == 0), present, partial)
     in_title = ((chosen & ~titled) == 0) & (linked_in_title | ~whole)
     codes: Codes = chosen | in_title * TITLE | whole * WHOLE
@@ -95,11 +93,11 @@ def _titled(signals: list[list[Signal]], n: int) -> Mask:
     return mask.reshape(len(signals), len(signals[0]), n)
 
 
-def _telling_bits(index: Index, phrase: Phrase) -> int:
-    """A bit per word rare enough among the candidates to be worth naming."""
-    return sum(1 << i for i, stems in enumerate(phrase.stems) if _telling(index, stems))
-
-
-def _telling(index: Index, stems: tuple[str, ...]) -> bool:
-    """Whether a word is rare enough among the candidates to be worth naming."""
-    return min(map(index.idf_of, stems)) >= LABEL_MIN_IDF
+def _telling(index: Index, phrases: list[Phrase]) -> Mask:
+    """Per variant (all with as many words) and word, whether the word is rare enough among
+    the candidates to be worth naming (each of its stems); a column per variant."""
+    words = [word for phrase in phrases for word in phrase.stems]
+    idf = np.array([index.idf_of(stem) for word in words for stem in word])
+    starts = np.cumsum([0] + [len(word) for word in words[:-1]])
+    rare: Mask = np.minimum.reduceat(idf, starts) >= LABEL_MIN_IDF
+    return rare.reshape(len(phrases), -1, 1)
