@@ -185,17 +185,22 @@ def best(score: Matrix, c: Candidates, ks: Sequence[int]) -> list[list[int]]:
     score > 0.
 
     `by_order` lists the candidates in tie-break order, so a stable sort by score alone
-    breaks ties the right way; the rows are sorted together, in one call.
+    breaks ties the right way. Only the papers that can make a row's top k are sorted (score
+    at least its k-th best, found by partitioning), all the rows' together in one call: sorting
+    every row whole was most of the cost.
     """
-    if not score.shape[1]:
+    n = score.shape[1]
+    k_most = min(max(ks, default=0), n)
+    if k_most <= 0:
         return [[] for _ in ks]
     by_order = c.facts.by_order
     ordered = score[:, by_order]
-    k_most = min(max(ks, default=0), score.shape[1])
-    if k_most <= 0:
-        return [[] for _ in ks]
-    top = np.argsort(-ordered, axis=1, kind="stable")[:, :k_most]
-    positive = np.take_along_axis(ordered, top, axis=1) > 0.0
-    picked = by_order[top].tolist()
-    counts = positive.sum(axis=1).tolist()
-    return [docs[: min(k, n)] for docs, k, n in zip(picked, ks, counts, strict=True)]
+    kth = np.partition(ordered, n - k_most, axis=1)[:, n - k_most : n - k_most + 1]
+    rows, at = np.nonzero((ordered >= kth) & (ordered > 0.0))  # by row, then tie-break order
+    ranked = np.lexsort((-ordered[rows, at], rows))  # stable: ties keep the tie-break order
+    docs = by_order[at[ranked]].tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=len(ks))).tolist()
+    return [
+        docs[start : min(start + k, end)]
+        for start, end, k in zip([0, *ends[:-1]], ends, ks, strict=True)
+    ]
