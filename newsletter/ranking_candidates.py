@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 
 from newsletter.models import Paper
 from newsletter.ranking_evidence import Evidence
 from newsletter.ranking_facts import Facts
-from newsletter.ranking_index import Index, Matrix, Positions, Vector, shared
-from newsletter.ranking_labels import PhraseLabels
+from newsletter.ranking_index import ArrayT, Index, Matrix, Positions, Vector, shared
+from newsletter.ranking_label_codes import Codes, label_codes
+from newsletter.ranking_labels import PhraseLabels, matched_reason
 from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many
 from newsletter.ranking_semantic import Embedder, Meaning
 from newsletter.ranking_similarity import liked, topical_many
@@ -42,12 +44,14 @@ class Candidates(Index):
         self.facts = Facts(self.papers, today)
         self.evidence = Evidence(self)
         self._matches: dict[str, PhraseMatch] = {}
-        self._topics: dict[str, tuple[int, Matrix]] = {}
+        self._topics: dict[str, int] = {}  # rows of `topic_table`
+        self._views: dict[str, Matrix] = {}  # `topic`
         self._table = np.zeros((64, 2 * len(self)))  # row 0: no topic (zeros); see `topic_row`
-        self._rows = 1
+        self._codes = np.zeros((64, len(self)), dtype=np.int64)  # rows as `_table`'s
+        self._phrases = [PhraseLabels("")]  # the phrase of each row, to spell its labels
         self._excludes: dict[str, tuple[Positions, Vector]] = {}
         self._likes: dict[str, Vector] = {}
-        self._labels: dict[str, PhraseLabels] = {}
+        self._matched: dict[bytes, tuple[str, ...]] = {}
         self._multipliers: dict[tuple[float, float], Vector] = {}
         self._below: dict[int, Positions] = {}
 
@@ -78,22 +82,31 @@ class Candidates(Index):
         """Two rows over the candidates: a topic phrase's match (`phrase`) and its TF-IDF dot
         product (`ranking_similarity.topical_many`), side by side so that a profile adds both up at
         once; cached, a row of `topic_table`."""
-        return self._topic(text)[1]
+        found = self._views.get(text)
+        if found is None:
+            row = self.topic_row(text)
+            found = self._views[text] = shared(self._table[row].reshape(2, len(self)))
+        return found
 
     def topic_row(self, text: str) -> int:
         """The row of a topic phrase (`topic`) in `topic_table`."""
-        return self._topic(text)[0]
-
-    def _topic(self, text: str) -> tuple[int, Matrix]:
-        if text not in self._topics:
+        found = self._topics.get(text)
+        if found is None:
             self.prepare([text])
-        return self._topics[text]
+            found = self._topics[text]
+        return found
 
     @property
     def topic_table(self) -> Matrix:
         """Every topic phrase asked for so far, a row each (`topic` flattened), after a row of
         zeros: a batch of profiles gathers its topics from it in one call (`ranking_score`)."""
-        return self._table[: self._rows]
+        return self._table[: len(self._phrases)]
+
+    @property
+    def code_table(self) -> Codes:
+        """The label code (`ranking_label_codes`) of every candidate for each topic phrase, in
+        the rows of `topic_table` (row 0: code 0)."""
+        return self._codes[: len(self._phrases)]
 
     def prepare(self, topics: Iterable[str], phrases: Iterable[str] = ()) -> None:
         """Match the topic phrases and other phrases that are not cached yet, all together
@@ -103,17 +116,21 @@ class Candidates(Index):
         new = [text for text in dict.fromkeys(topics) if text not in self._topics]
         fresh = [text for text in dict.fromkeys([*new, *phrases]) if text not in self._matches]
         self._matches.update(zip(fresh, match_many(self, fresh, self.evidence), strict=True))
-        for text, dot in zip(new, topical_many(self, new), strict=True):
-            self._topics[text] = self._add_row(self._matches[text].score, dot)
+        if new:
+            found = [(text, self._matches[text]) for text in new]
+            codes = label_codes(self, found, self.evidence)
+            self._add_rows(new, [m.score for _, m in found], topical_many(self, new), codes)
 
-    def _add_row(self, matched: Vector, dot: Vector) -> tuple[int, Matrix]:
-        row = self._rows
-        if row == len(self._table):  # grown by doubling: views handed out keep the old copy
-            self._table = _doubled(self._table)
-        self._table[row, : len(self)] = matched
-        self._table[row, len(self) :] = dot
-        self._rows += 1
-        return row, shared(self._table[row].reshape(2, len(self)))
+    def _add_rows(self, texts: list[str], scores: list[Vector], dots: Matrix, codes: Codes) -> None:
+        """Add topic phrases to `topic_table` and `code_table`, a row each, in one go."""
+        n, start, end = len(self), len(self._phrases), len(self._phrases) + len(texts)
+        while end > len(self._table):  # grown by doubling: views handed out keep the old copy
+            self._table, self._codes = _doubled(self._table), _doubled(self._codes)
+        self._table[start:end, :n] = scores
+        self._table[start:end, n:] = dots
+        self._codes[start:end] = codes
+        self._topics.update(zip(texts, range(start, end), strict=True))
+        self._phrases.extend(map(PhraseLabels, texts))
 
     def exclusion(self, text: str) -> tuple[Positions, Vector]:
         """For an exclude phrase: the candidates it disqualifies (matched at HARD_EXCLUDE), and
@@ -139,12 +156,19 @@ class Candidates(Index):
                 self.meaning.remember(paper)
         return found
 
-    def labels(self, text: str) -> PhraseLabels:
-        """How papers matched a phrase, in the user's words (`ranking_labels`); cached."""
-        found = self._labels.get(text)
-        if found is None:
-            labels = PhraseLabels(self, text, self.match(text), self.evidence)
-            found = self._labels[text] = labels
+    def matched(self, picks: Iterable[bytes]) -> list[tuple[str, ...]]:
+        """("matched: ...",) (`ranking_labels.matched_reason`) for each pick, or () for a pick
+        that matched no phrase. A pick is given as the int64 bytes of the rows of the phrases it
+        matched (`topic_row`), strongest first, each followed by its label code (`code_table`),
+        then 0s: bytes, as a key per pick costs numpy one call, and the garbage collector
+        nothing. Cached per pick, as many picks read alike."""
+        said = self._matched
+        return [found if (found := said.get(key)) is not None else self._say(key) for key in picks]
+
+    def _say(self, key: bytes) -> tuple[str, ...]:
+        phrases, pairs = self._phrases, np.frombuffer(key, dtype=np.int64).reshape(-1, 2)
+        labels = [phrases[row](code) for row, code in pairs.tolist() if row]
+        found = self._matched[key] = (matched_reason(labels),) if labels else ()
         return found
 
     def multiplier(self, trending: float, recency: float) -> Vector:
@@ -168,9 +192,9 @@ class Candidates(Index):
         return found
 
 
-def _doubled(table: Matrix) -> Matrix:
+def _doubled(table: ArrayT) -> ArrayT:
     """A copy of a table with as many rows again, zeros (np.zeros leaves the new rows to the
     OS to zero when first written, where zeros_like fills them all at once)."""
-    out = np.zeros((2 * len(table), table.shape[1]))
+    out = np.zeros((2 * len(table), table.shape[1]), dtype=table.dtype)
     out[: len(table)] = table
-    return out
+    return cast(ArrayT, out)

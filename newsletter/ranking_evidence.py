@@ -29,11 +29,10 @@ class Signal:
     present, the papers with it in the title and those that repeat it in the abstract.
 
     What only some uses need is worked out on first use: the factor of a passing mention (for
-    phrases of one word or one link), and the papers with it in the title as a Python set (for
-    labels, which look up one paper at a time).
+    phrases of one word or one link).
     """
 
-    __slots__ = ("_passing", "_title_docs", "present", "repeated", "saturated", "titled")
+    __slots__ = ("_passing", "present", "repeated", "saturated", "titled")
 
     def __init__(
         self, saturated: Vector, present: Mask, titled: Positions, repeated: Positions
@@ -44,7 +43,6 @@ class Signal:
         self.titled = titled
         self.repeated = repeated
         self._passing: Vector | None = None
-        self._title_docs: frozenset[int] | None = None
 
     def passing(self) -> Vector:
         """COMPONENT_FACTOR where it is neither in the title nor repeated in the abstract, else
@@ -55,12 +53,6 @@ class Signal:
             factor[self.repeated] = 1.0
             self._passing = shared(factor)
         return self._passing
-
-    def title_docs(self) -> frozenset[int]:
-        """The candidates that have it in the title."""
-        if self._title_docs is None:
-            self._title_docs = frozenset(self.titled.tolist())
-        return self._title_docs
 
 
 class Evidence:

@@ -10,6 +10,8 @@ caches of `Candidates`, so a label is spelled once for all subscribers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
+from typing import cast
 
 import numpy as np
 
@@ -17,7 +19,6 @@ from newsletter import textmatch
 from newsletter.models import RankedPaper
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Matrix, Positions, Vector
-from newsletter.ranking_labels import PhraseLabels
 from newsletter.ranking_score import Plan, Topic
 
 Reasons = tuple[str, ...]
@@ -38,34 +39,31 @@ def picks_many(
     owner = np.repeat(np.arange(len(plans)), [len(docs) for docs in chosen])
     at = np.array([doc for docs in chosen for doc in docs], dtype=np.intp)
     values = score[owner, at].round(4).tolist()
-    matches = _matches(plans, c, chosen, owner, at)
-    papers = c.papers
-    out: list[tuple[RankedPaper, ...]] = []
+    reasons = _matches(plans, c, chosen, owner, at)
     start = 0
     for plan, docs in zip(plans, chosen, strict=True):
-        if not docs:
-            out.append(())
-            continue
         end = start + len(docs)
-        tails = _tails(plan, c, docs, at[start:end])
-        row = []
-        for doc, value, matched, tail in zip(
-            docs, values[start:end], matches[start:end], tails, strict=True
-        ):
-            why = (matched, *tail) if matched else tail
-            if why:
-                row.append(RankedPaper(papers[doc], value, why))
-        out.append(tuple(row))
+        tails = _tails(plan, c, docs, at[start:end]) if docs else None
+        if tails is not None:
+            for pick, tail in enumerate(tails, start):
+                if tail:
+                    reasons[pick] = reasons[pick] + tail
         start = end
-    return out
+    papers = c.papers
+    made = [
+        RankedPaper(papers[doc], value, why) if why else None
+        for doc, value, why in zip(at.tolist(), values, reasons, strict=True)
+    ]
+    each = iter(made)
+    return [tuple(filter(None, islice(each, len(docs)))) for docs in chosen]
 
 
 def _matches(
     plans: Sequence[Plan], c: Candidates, chosen: Sequence[list[int]], owner: Positions,
     at: Positions,
-) -> list[str]:
-    """ "matched: ..." for each pick of each profile, in one list ("" for a pick that matched
-    no phrase); `owner` is the profile of each pick, `at` its paper.
+) -> list[Reasons]:
+    """("matched: ...",) for each pick of each profile, in one list (() for a pick that
+    matched no phrase); `owner` is the profile of each pick, `at` its paper.
 
     The phrases a pick matched are named strongest first (weight * match); ties go to the
     phrase that sorts last, so that the order never depends on the order of the topics. The
@@ -77,23 +75,20 @@ def _matches(
     ]
     slots = max(map(len, topics), default=0)
     if not slots:
-        return [""] * len(at)
+        return [()] * len(at)
     rows = np.zeros((len(plans), slots), dtype=np.intp)  # row 0 of the table is all zeros
     weights = np.zeros((len(plans), slots))
     for b, ranked in enumerate(topics):
         for slot, topic in enumerate(ranked):
             rows[b, slot], weights[b, slot] = topic.row, topic.weight
-    strengths = c.topic_table[rows[owner], at[:, None]] * weights[owner]
-    orders = np.argsort(-strengths, axis=1, kind="stable").tolist()  # ties keep text order
-    counts = (strengths > 0.0).sum(axis=1).tolist()
-    labels = [[c.labels(t.text) for t in ranked] for ranked in topics]
-    out = []
-    for doc, b, count, order in zip(at.tolist(), owner.tolist(), counts, orders, strict=True):
-        if count == 1:
-            out.append(labels[b][order[0]].matched(doc))
-        else:
-            out.append(_matched(doc, [labels[b][i] for i in order[:count]]) if count else "")
-    return out
+    picked = rows[owner]
+    strengths = c.topic_table[picked, at[:, None]] * weights[owner]
+    order = np.argsort(-strengths, axis=1, kind="stable")  # ties keep text order
+    named = np.take_along_axis(picked * (strengths > 0.0), order, axis=1)  # then row 0s
+    codes = c.code_table[named, at[:, None]]
+    pairs = np.stack((named, codes), axis=2).reshape(len(at), -1)
+    keys = pairs.view(np.dtype((np.void, pairs.itemsize * 2 * slots))).ravel().tolist()
+    return c.matched(cast(list[bytes], keys))
 
 
 def _text(topic: Topic) -> str:
@@ -101,20 +96,8 @@ def _text(topic: Topic) -> str:
     return topic.text
 
 
-def _matched(doc: int, labels: list[PhraseLabels]) -> str:
-    """ "matched: ..." with the labels of the phrases a pick matched, in the order given, each
-    said once."""
-    if len(labels) == 1:
-        return labels[0].matched(doc)
-    said: dict[str, str] = {}
-    for phrase in labels:
-        shown, key = phrase(doc)
-        said.setdefault(key, shown)
-    return "matched: " + ", ".join(said.values())
-
-
-def _tails(plan: Plan, c: Candidates, docs: list[int], at: Positions) -> list[Reasons]:
-    """The reasons after "matched: ...", for each pick."""
+def _tails(plan: Plan, c: Candidates, docs: list[int], at: Positions) -> list[Reasons] | None:
+    """The reasons after "matched: ...", for each pick; None when there are none."""
     votes = _vote_reason(plan)
     if not (plan.authors or plan.likes or plan.excludes):
         if votes == _TRENDING and plan.interests:
@@ -122,7 +105,7 @@ def _tails(plan: Plan, c: Candidates, docs: list[int], at: Positions) -> list[Re
             return [(said[doc],) if hot[doc] else () for doc in docs]
         if votes:
             return [(c.facts.vote_reasons[doc] if votes == _TRENDING else votes,) for doc in docs]
-        return [()] * len(docs)
+        return None
     return [tuple(tail) for tail in _more_reasons(plan, c, docs, at, votes)]
 
 
@@ -143,10 +126,9 @@ def _more_reasons(
                 tail.append(said[doc] if votes == _TRENDING else votes)
     authors = set(plan.authors)
     for text, _, factor in plan.excludes:
-        pushed = (factor[at] < 1.0).tolist()
-        for doc, tail, flag in zip(docs, tails, pushed, strict=True):
-            if flag and doc not in authors:
-                tail.append(f"mentions {text} (pushed down)")
+        for pick in np.flatnonzero(factor[at] < 1.0).tolist():
+            if docs[pick] not in authors:
+                tails[pick].append(f"mentions {text} (pushed down)")
     return tails
 
 

@@ -8,7 +8,7 @@ subscribers are ranked in a few numpy calls rather than a few per subscriber.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -25,12 +25,12 @@ AUTHOR_BONUS = 1.0
 
 
 class Topic(NamedTuple):
-    """A topic phrase of the profile, with its weight and its rows (`Candidates.topic`)."""
+    """A topic phrase of the profile, with its weight and its row in `Candidates.topic_table`
+    (the phrase match, then the TF-IDF dot product, `Candidates.topic`)."""
 
     text: str
     weight: float
-    rows: Matrix  # the phrase match, then the TF-IDF dot product
-    row: int  # where they are in `Candidates.topic_table`
+    row: int
 
 
 class Plan(NamedTuple):
@@ -48,22 +48,26 @@ class Plan(NamedTuple):
 
 def plan(profile: Profile, c: Candidates, liked_papers: Sequence[Paper]) -> Plan:
     """Look up (or compute, once per candidate set) every phrase, liked paper and author."""
-    wanted = frozenset(profile.liked)
-    topics = [
-        Topic(t.phrase, t.weight, c.topic(t.phrase), c.topic_row(t.phrase)) for t in profile.topics
-    ]
+    row = c.topic_row
+    topics = [Topic(t.phrase, t.weight, row(t.phrase)) for t in profile.topics]
+    wanted = frozenset(profile.liked) if profile.liked else _NONE
     likes = [(p.id, c.liked(p)) for p in liked_papers if p.id in wanted] if wanted else []
-    authors: set[int] = set()
-    for name in profile.authors:
-        authors.update(c.facts.authors.get(textmatch.followed_key(name), ()))
-    categories: set[int] = set()
-    for category in profile.arxiv_categories:
-        categories.update(c.facts.categories.get(category.casefold(), ()))
-    excludes = [(e, *c.exclusion(e)) for e in profile.exclude]
+    authors = _found(c.facts.authors, map(textmatch.followed_key, profile.authors))
+    categories = _found(c.facts.categories, (k.casefold() for k in profile.arxiv_categories))
+    excludes = [(e, *c.exclusion(e)) for e in profile.exclude] if profile.exclude else []
     interests = bool(topics or likes or profile.authors)
-    return Plan(
-        profile, topics, excludes, likes, sorted(authors), sorted(categories), wanted, interests
-    )
+    return Plan(profile, topics, excludes, likes, authors, categories, wanted, interests)
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _found(where: dict[str, list[int]], keys: Iterable[str]) -> list[int]:
+    """The candidates listed under any of the keys, sorted."""
+    found: set[int] = set()
+    for key in keys:
+        found.update(where.get(key, ()))
+    return sorted(found)
 
 
 def relevance(plans: Sequence[Plan], c: Candidates) -> Matrix:
@@ -181,17 +185,22 @@ def best(score: Matrix, c: Candidates, ks: Sequence[int]) -> list[list[int]]:
     score > 0.
 
     `by_order` lists the candidates in tie-break order, so a stable sort by score alone
-    breaks ties the right way; the rows are sorted together, in one call.
+    breaks ties the right way. Only the papers that can make a row's top k are sorted (score
+    at least its k-th best, found by partitioning), all the rows' together in one call: sorting
+    every row whole was most of the cost.
     """
-    if not score.shape[1]:
+    n = score.shape[1]
+    k_most = min(max(ks, default=0), n)
+    if k_most <= 0:
         return [[] for _ in ks]
     by_order = c.facts.by_order
     ordered = score[:, by_order]
-    k_most = min(max(ks, default=0), score.shape[1])
-    if k_most <= 0:
-        return [[] for _ in ks]
-    top = np.argsort(-ordered, axis=1, kind="stable")[:, :k_most]
-    positive = np.take_along_axis(ordered, top, axis=1) > 0.0
-    picked = by_order[top].tolist()
-    counts = positive.sum(axis=1).tolist()
-    return [docs[: min(k, n)] for docs, k, n in zip(picked, ks, counts, strict=True)]
+    kth = np.partition(ordered, n - k_most, axis=1)[:, n - k_most : n - k_most + 1]
+    rows, at = np.nonzero((ordered >= kth) & (ordered > 0.0))  # by row, then tie-break order
+    ranked = np.lexsort((-ordered[rows, at], rows))  # stable: ties keep the tie-break order
+    docs = by_order[at[ranked]].tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=len(ks))).tolist()
+    return [
+        docs[start : min(start + k, end)]
+        for start, end, k in zip([0, *ends[:-1]], ends, ks, strict=True)
+    ]
