@@ -19,7 +19,7 @@ from newsletter.ranking_evidence import Evidence
 from newsletter.ranking_facts import Facts
 from newsletter.ranking_index import ArrayT, Index, Matrix, Positions, Vector, shared
 from newsletter.ranking_label_codes import Codes, label_codes
-from newsletter.ranking_labels import PhraseLabels, matched_reason
+from newsletter.ranking_labels import PhraseLabels, matched_reasons
 from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many
 from newsletter.ranking_semantic import Embedder, Meaning
 from newsletter.ranking_similarity import liked, topical_many
@@ -156,20 +156,21 @@ class Candidates(Index):
                 self.meaning.remember(paper)
         return found
 
-    def matched(self, picks: Iterable[bytes]) -> list[tuple[str, ...]]:
-        """("matched: ...",) (`ranking_labels.matched_reason`) for each pick, or () for a pick
-        that matched no phrase. A pick is given as the int64 bytes of the rows of the phrases it
-        matched (`topic_row`), strongest first, each followed by its label code (`code_table`),
-        then 0s: bytes, as a key per pick costs numpy one call, and the garbage collector
-        nothing. Cached per pick, as many picks read alike."""
+    def matched(self, pairs: Codes) -> list[tuple[str, ...]]:
+        """("matched: ...",) (`ranking_labels.matched_reasons`) for each pick, or () for a pick
+        that matched no phrase. A pick is a row of `pairs`: the rows of the phrases it matched
+        (`topic_row`), strongest first, each followed by its label code (`code_table`), then
+        0s. Cached per pick, keyed by the row's bytes, as many picks read alike; those not
+        cached yet are spelled all together."""
+        rows = pairs.view(np.dtype((np.void, pairs.itemsize * pairs.shape[1]))).ravel()
+        keys = cast(list[bytes], rows.tolist())
         said = self._matched
-        return [found if (found := said.get(key)) is not None else self._say(key) for key in picks]
-
-    def _say(self, key: bytes) -> tuple[str, ...]:
-        phrases, pairs = self._phrases, np.frombuffer(key, dtype=np.int64).reshape(-1, 2)
-        labels = [phrases[row](code) for row, code in pairs.tolist() if row]
-        found = self._matched[key] = (matched_reason(labels),) if labels else ()
-        return found
+        missing = {key: i for i, key in enumerate(keys) if key not in said}
+        if missing:
+            spelled = matched_reasons(self._phrases, pairs[list(missing.values())])
+            for key, reason in zip(missing, spelled, strict=True):
+                said[key] = (reason,) if reason is not None else ()
+        return list(map(said.__getitem__, keys))
 
     def multiplier(self, trending: float, recency: float) -> Vector:
         """(1 + trending * votes) * (1 + recency * freshness), per candidate; cached per pair

@@ -9,9 +9,11 @@ that matched alike share a code, and each code is spelled once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from newsletter.ranking_label_codes import TITLE, VARIANT, WHOLE, Code
+import numpy as np
+
+from newsletter.ranking_label_codes import TITLE, VARIANT, WHOLE, Code, Codes
 from newsletter.ranking_phrases import variants
 from newsletter.textmatch_phrases import Unit
 
@@ -57,6 +59,38 @@ def matched_reason(labels: Iterable[Label]) -> str:
     for shown, key in labels:
         said.setdefault(key, shown)
     return "matched: " + ", ".join(said.values())
+
+
+def matched_reasons(phrases: Sequence[PhraseLabels], pairs: Codes) -> list[str | None]:
+    """`matched_reason` for each row of `pairs`, or None for a row that names no phrase. A row
+    is the index in `phrases` of each phrase a pick matched, strongest first, each followed by
+    its label code, then 0s.
+
+    Tens of thousands of picks matched a set of phrases no other pick did: each distinct label
+    is looked up once for all the rows, and a row whose labels all say different things (most)
+    is joined as it is.
+    """
+    rows, codes = len(pairs), pairs[:, 1::2]
+    span = int(codes.max()) + 1
+    distinct, which = np.unique(pairs[:, 0::2] * span + codes, return_inverse=True)
+    labels = [phrases[at // span](at % span) if at else ("", "") for at in distinct.tolist()]
+    keys: dict[str, int] = {}
+    said = np.array([keys.setdefault(key, len(keys)) for _, key in labels])[which.reshape(rows, -1)]
+    named = pairs[:, 0::2] > 0  # the phrases of a row come first, then 0s
+    said[~named] = -1 - np.nonzero(~named)[1]  # no two unnamed alike
+    said.sort(axis=1)
+    alike = (said[:, 1:] == said[:, :-1]).any(axis=1)
+    shown = [words for words, _ in labels]
+    each = which.reshape(rows, -1).tolist()
+    out: list[str | None] = []
+    for at, count, twice in zip(each, named.sum(axis=1).tolist(), alike.tolist(), strict=True):
+        if not count:
+            out.append(None)
+        elif twice:
+            out.append(matched_reason([labels[i] for i in at[:count]]))
+        else:
+            out.append("matched: " + ", ".join([shown[i] for i in at[:count]]))
+    return out
 
 
 def _spell(units: tuple[Unit, ...], chosen: Iterable[int]) -> str:

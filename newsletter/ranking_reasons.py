@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import islice
-from typing import cast
 
 import numpy as np
 
@@ -86,9 +85,7 @@ def _matches(
     order = np.argsort(-strengths, axis=1, kind="stable")  # ties keep text order
     named = np.take_along_axis(picked * (strengths > 0.0), order, axis=1)  # then row 0s
     codes = c.code_table[named, at[:, None]]
-    pairs = np.stack((named, codes), axis=2).reshape(len(at), -1)
-    keys = pairs.view(np.dtype((np.void, pairs.itemsize * 2 * slots))).ravel().tolist()
-    return c.matched(cast(list[bytes], keys))
+    return c.matched(np.stack((named, codes), axis=2).reshape(len(at), -1))
 
 
 def _text(topic: Topic) -> str:
