@@ -17,7 +17,7 @@ The modules, in the order the work flows:
 - `ranking_labels`: how a paper matched a phrase, in the subscriber's words;
 - `ranking_candidates`: `Candidates`, the index plus the caches that profiles share;
 - `ranking_score`: relevance, score and filters of every candidate for one profile;
-- `ranking_reasons`: the reasons of the picks;
+- `ranking_reasons`: the reasons of the picks (`ranking_tails`: those after "matched: ...");
 - `ranking_explain`: why every other candidate was left out (`preview --explain`).
 
 The score of a paper (higher is better) is

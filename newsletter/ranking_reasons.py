@@ -14,14 +14,11 @@ from itertools import islice
 
 import numpy as np
 
-from newsletter import textmatch
 from newsletter.models import RankedPaper
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Matrix, Positions, Vector
 from newsletter.ranking_score import Plan, Topic
-
-Reasons = tuple[str, ...]
-_TRENDING = "trending"
+from newsletter.ranking_tails import Reasons, tails
 
 
 def picks(plan: Plan, c: Candidates, docs: list[int], score: Vector) -> tuple[RankedPaper, ...]:
@@ -39,15 +36,8 @@ def picks_many(
     at = np.array([doc for docs in chosen for doc in docs], dtype=np.intp)
     values = score[owner, at].round(4).tolist()
     reasons = _matches(plans, c, chosen, owner, at)
-    start = 0
-    for plan, docs in zip(plans, chosen, strict=True):
-        end = start + len(docs)
-        tails = _tails(plan, c, docs, at[start:end]) if docs else None
-        if tails is not None:
-            for pick, tail in enumerate(tails, start):
-                if tail:
-                    reasons[pick] = reasons[pick] + tail
-        start = end
+    for pick, tail in tails(plans, c, owner, at).items():
+        reasons[pick] += tail
     papers = c.papers
     made = [
         RankedPaper(papers[doc], value, why) if why else None
@@ -91,71 +81,3 @@ def _matches(
 def _text(topic: Topic) -> str:
     """A topic's phrase (the tie-break of the phrases a pick matched)."""
     return topic.text
-
-
-def _tails(plan: Plan, c: Candidates, docs: list[int], at: Positions) -> list[Reasons] | None:
-    """The reasons after "matched: ...", for each pick; None when there are none."""
-    votes = _vote_reason(plan)
-    if not (plan.authors or plan.likes or plan.excludes):
-        if votes == _TRENDING and plan.interests:
-            hot, said = c.facts.hot, c.facts.vote_reasons
-            return [(said[doc],) if hot[doc] else () for doc in docs]
-        if votes:
-            return [(c.facts.vote_reasons[doc] if votes == _TRENDING else votes,) for doc in docs]
-        return None
-    return [tuple(tail) for tail in _more_reasons(plan, c, docs, at, votes)]
-
-
-def _more_reasons(
-    plan: Plan, c: Candidates, docs: list[int], at: Positions, votes: str
-) -> list[list[str]]:
-    """The reasons after "matched: ...", for each pick, when the profile has authors, liked
-    papers or exclusions."""
-    tails: list[list[str]] = [[] for _ in docs]
-    if plan.authors:
-        _author_reasons(plan, c, docs, tails)
-    if plan.likes:
-        _like_reasons(plan, at, tails)
-    if votes:
-        hot, said, everyone = c.facts.hot, c.facts.vote_reasons, not plan.interests
-        for doc, tail in zip(docs, tails, strict=True):
-            if everyone or hot[doc]:
-                tail.append(said[doc] if votes == _TRENDING else votes)
-    authors = set(plan.authors)
-    for text, _, factor in plan.excludes:
-        for pick in np.flatnonzero(factor[at] < 1.0).tolist():
-            if docs[pick] not in authors:
-                tails[pick].append(f"mentions {text} (pushed down)")
-    return tails
-
-
-def _author_reasons(plan: Plan, c: Candidates, docs: list[int], tails: list[list[str]]) -> None:
-    """Add "by <followed author>" to the picks by followed authors."""
-    keys = [textmatch.followed_key(n) for n in plan.profile.authors]
-    authors = set(plan.authors)
-    for doc, tail in zip(docs, tails, strict=True):
-        if doc in authors:
-            tail.append("by " + ", ".join(c.facts.followed(doc, keys)))
-
-
-def _like_reasons(plan: Plan, at: Positions, tails: list[list[str]]) -> None:
-    """Add "like <liked paper>" to the picks similar to a liked paper (the closest one)."""
-    likes = [(liked, m[at].tolist()) for liked, m in plan.likes]
-    for j, tail in enumerate(tails):
-        sim, liked = max((values[j], liked) for liked, values in likes)
-        if sim > 0:
-            tail.append(f"like {liked}")
-
-
-def _vote_reason(plan: Plan) -> str:
-    """The votes reason: _TRENDING, a fixed text, or "" when votes do not count for this profile.
-
-    A profile with no interests gets the day's top votes (or its categories), each pick with
-    this reason; otherwise votes are mentioned for trending papers when the profile counts them.
-    """
-    profile = plan.profile
-    if not plan.interests and profile.arxiv_categories:
-        return "in " + ", ".join(profile.arxiv_categories)
-    if not plan.interests or profile.trending > 0:
-        return _TRENDING  # "trending: <votes> votes", see `Index.vote_reasons`
-    return ""
