@@ -96,9 +96,11 @@ def _chunk(chunk: str) -> _Chunk:
     `fold`).
     """
     group = fold(chunk.strip(_PUNCTUATION))
-    words = WORD.findall(join_prefixes(group))
+    joined = join_prefixes(group)
+    words = WORD.findall(joined)
     units = []
-    for word, spelled in zip(words, _as_spelled(group, words), strict=True):
+    spelling = words if joined == group else _as_spelled(group, words)  # most join nothing
+    for word, spelled in zip(words, spelling, strict=True):
         stems = _query_stems(word)
         if stems:
             units.append((Unit(stems, spelled, group),
