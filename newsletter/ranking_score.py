@@ -53,7 +53,7 @@ def plan(profile: Profile, c: Candidates, liked_papers: Sequence[Paper]) -> Plan
     wanted = frozenset(profile.liked) if profile.liked else _NONE
     likes = [(p.id, c.liked(p)) for p in liked_papers if p.id in wanted] if wanted else []
     authors = _found(c.facts.authors, map(textmatch.followed_key, profile.authors))
-    categories = _found(c.facts.categories, (k.casefold() for k in profile.arxiv_categories))
+    categories = _found(c.facts.categories, map(str.casefold, profile.arxiv_categories))
     excludes = [(e, *c.exclusion(e)) for e in profile.exclude] if profile.exclude else []
     interests = bool(topics or likes or profile.authors)
     return Plan(profile, topics, excludes, likes, authors, categories, wanted, interests)
@@ -64,10 +64,10 @@ _NONE: frozenset[str] = frozenset()
 
 def _found(where: dict[str, list[int]], keys: Iterable[str]) -> list[int]:
     """The candidates listed under any of the keys, sorted."""
-    found: set[int] = set()
-    for key in keys:
-        found.update(where.get(key, ()))
-    return sorted(found)
+    found = [where.get(key, ()) for key in keys]
+    if not found:  # most profiles follow no author and name no category
+        return []
+    return sorted(set().union(*found))
 
 
 def relevance(plans: Sequence[Plan], c: Candidates) -> Matrix:
