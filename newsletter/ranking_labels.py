@@ -67,29 +67,31 @@ def matched_reasons(phrases: Sequence[PhraseLabels], pairs: Codes) -> list[str |
     its label code, then 0s.
 
     Tens of thousands of picks matched a set of phrases no other pick did: each distinct label
-    is looked up once for all the rows, and a row whose labels all say different things (most)
-    is joined as it is.
+    is looked up once for all the rows, and the rows whose labels all say different things
+    (most) are joined a column at a time (a list per row, kept for the whole batch, made the
+    garbage collector run more).
     """
     rows, codes = len(pairs), pairs[:, 1::2]
     span = int(codes.max()) + 1
     distinct, which = np.unique(pairs[:, 0::2] * span + codes, return_inverse=True)
+    which = which.reshape(rows, -1)
     labels = [phrases[at // span](at % span) if at else ("", "") for at in distinct.tolist()]
     keys: dict[str, int] = {}
-    said = np.array([keys.setdefault(key, len(keys)) for _, key in labels])[which.reshape(rows, -1)]
+    said = np.array([keys.setdefault(key, len(keys)) for _, key in labels])[which]
     named = pairs[:, 0::2] > 0  # the phrases of a row come first, then 0s
     said[~named] = -1 - np.nonzero(~named)[1]  # no two unnamed alike
     said.sort(axis=1)
-    alike = (said[:, 1:] == said[:, :-1]).any(axis=1)
-    shown = [words for words, _ in labels]
-    each = which.reshape(rows, -1).tolist()
-    out: list[str | None] = []
-    for at, count, twice in zip(each, named.sum(axis=1).tolist(), alike.tolist(), strict=True):
-        if not count:
-            out.append(None)
-        elif twice:
-            out.append(matched_reason([labels[i] for i in at[:count]]))
-        else:
-            out.append("matched: " + ", ".join([shown[i] for i in at[:count]]))
+    first = ["matched: " + words for words, _ in labels]
+    more = [", " + words for words, _ in labels]
+    if not distinct[0]:
+        more[0] = ""  # the 0s after a row's phrases
+    out: list[str | None] = list(map(first.__getitem__, which[:, 0].tolist()))
+    for column in which[:, 1:].T.tolist():
+        out = [text + more[i] for text, i in zip(out, column, strict=True)]
+    for row in np.flatnonzero((said[:, 1:] == said[:, :-1]).any(axis=1)).tolist():
+        out[row] = matched_reason([labels[i] for i in which[row, named[row]].tolist()])
+    for row in np.flatnonzero(~named[:, 0]).tolist():
+        out[row] = None
     return out
 
 

@@ -18,7 +18,9 @@ from newsletter.models import RankedPaper
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Matrix, Positions, Vector
 from newsletter.ranking_score import Plan, Topic
-from newsletter.ranking_tails import Reasons, tails
+from newsletter.ranking_tails import tails
+
+Reasons = tuple[str, ...]
 
 
 def picks(plan: Plan, c: Candidates, docs: list[int], score: Vector) -> tuple[RankedPaper, ...]:
@@ -36,8 +38,9 @@ def picks_many(
     at = np.array([doc for docs in chosen for doc in docs], dtype=np.intp)
     values = score[owner, at].round(4).tolist()
     reasons = _matches(plans, c, chosen, owner, at)
-    for pick, tail in tails(plans, c, owner, at).items():
-        reasons[pick] += tail
+    for said in tails(plans, c, owner, at):
+        for pick, text in said.items():
+            reasons[pick] += (text,)
     papers = c.papers
     made = [
         RankedPaper(papers[doc], value, why) if why else None

@@ -19,28 +19,22 @@ from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Mask, Positions, Vector
 from newsletter.ranking_score import Plan
 
-Reasons = tuple[str, ...]
 Said = dict[int, str]  # a reason of one kind, by pick
 TRENDING = "trending"
 
 
-def tails(
-    plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions
-) -> dict[int, Reasons]:
-    """The reasons after "matched: ..." of the picks that have any, by pick; `owner` is the
-    plan of each pick, `at` its paper."""
+def tails(plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions) -> list[Said]:
+    """The reasons after "matched: ...", a kind at a time in the order they are given, each
+    by pick (`owner` is the plan of each pick, `at` its paper). Kinds, not a tuple per pick:
+    the caller adds them to the picks' reasons, and tuples kept for the whole batch made the
+    garbage collector run more."""
     authored = _authored(plans, len(c), owner, at)
-    kinds = [
+    return [
         _author_reasons(plans, c, owner, at, authored),
         _like_reasons(plans, len(c), owner, at),
         _vote_reasons(plans, c, owner, at),
         *_exclude_reasons(plans, len(c), owner, at, authored),
     ]
-    out: dict[int, Reasons] = {}
-    for said in kinds:
-        for pick, text in said.items():
-            out[pick] = (*out[pick], text) if pick in out else (text,)
-    return out
 
 
 def _authored(plans: Sequence[Plan], n: int, owner: Positions, at: Positions) -> Mask:
