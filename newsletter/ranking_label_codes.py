@@ -1,8 +1,8 @@
 """Which words of a phrase each candidate has, as a label code (spelled by `ranking_labels`).
 
 A code says which variant of a phrase a paper matched best (the first of equals), which of its
-words a label names, whether they are all there, each next to the next (_WHOLE), and whether
-the named words are all in the title (_TITLE): papers that matched alike share a code, so a
+words a label names, whether they are all there, each next to the next (WHOLE), and whether
+the named words are all in the title (TITLE): papers that matched alike share a code, so a
 phrase has a handful of labels for hundreds of papers.
 
 Codes are worked out for every candidate when a batch of topic phrases is matched, in a few

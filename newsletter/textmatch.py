@@ -356,8 +356,9 @@ def _content_stems(word: str, local: Mapping[str, str], query: bool) -> tuple[st
     return tuple(stem(w) for w in words(word, local, query=query) if w not in STOPWORDS)
 
 
-# Greek letters as they are read aloud, so that "π0" is "pi0" and "β-VAE" is "beta-VAE".
-_GREEK = str.maketrans(
+# Greek letters as they are read aloud, so that "π0" is "pi0" and "β-VAE" is "beta-VAE"; and the
+# Latin letters that decomposing does not take apart ("ß", "ø", "ł", "œ", "æ").
+_SPELLED = str.maketrans(
     {
         letter: name
         for letters, names in (
@@ -365,26 +366,31 @@ _GREEK = str.maketrans(
              " lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega"),
             ("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ", "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota"
              " Kappa Lambda Mu Nu Xi Omicron Pi Rho Sigma Tau Upsilon Phi Chi Psi Omega"),
+            ("ς", "sigma"),  # the other letter forms ("ϕ", "ϰ") decompose to the plain letter
+            ("ßøØłŁœŒæÆđĐı", "ss o O l L oe OE ae AE d D i"),
         )
         for letter, name in zip(letters, names.split(), strict=True)
     }
-    | {"ς": "sigma", "ϕ": "phi", "ϵ": "epsilon", "ϑ": "theta"}
 )
 
 
 def fold(text: str) -> str:
-    """Text with accents taken off, ligatures split and Greek letters spelled out
-    ("Schrödinger", "Schrodinger"; "ﬁne-tuning", "fine-tuning"; "π0", "pi0"): words are ASCII
-    (`WORD`), and papers and phrases write the same word either way."""
+    """Text with accents taken off, ligatures and compatibility forms undone, and Greek letters
+    spelled out ("Schrödinger", "Schrodinger"; "ﬁne-tuning", "fine-tuning"; "µP", "muP";
+    "π0", "pi0"): words are ASCII (`WORD`), and papers and phrases write the same word either
+    way. Decomposed first, so that the micro sign, accented Greek and math letters come out as
+    the plain letters that are then spelled out."""
     if text.isascii():
         return text
-    decomposed = unicodedata.normalize("NFKD", text.translate(_GREEK))
-    return "".join([c for c in decomposed if not unicodedata.combining(c)])
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join([c for c in decomposed if not unicodedata.combining(c)])
+    return plain.translate(_SPELLED)
 
 
 def normalise_name(name: str) -> str:
-    """A person's name without accents, case or punctuation ("Jérôme d'Arc" → "jerome d arc")."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    """A person's name without accents, case or punctuation ("Jérôme d'Arc" → "jerome d arc",
+    "Łukasz" → "lukasz")."""
+    plain = fold(name).encode("ascii", "ignore").decode()
     return " ".join(_NOT_ALNUM.sub(" ", plain.lower()).split())  # ASCII: lower is casefold
 
 

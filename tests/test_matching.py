@@ -172,6 +172,10 @@ def test_coordinations_and_synonyms_match(phrase: str, title: str) -> None:
         ("pi0 policy", "Scaling the π0 policy to new robots"),
         ("π0 policy", "Scaling the pi0 policy to new robots"),
         ("beta-VAE", "Disentangling factors with β-VAE"),
+        ("muP", "Hyperparameter transfer with µP (the micro sign)"),
+        ("μP", "Hyperparameter transfer with µP (the micro sign)"),
+        ("kappa-means", "Clustering by ϰ-means"),
+        ("Straße scenes", "Understanding Strasse scenes"),
     ],
 )
 def test_accents_ligatures_and_greek_letters_match_plain_spelling(phrase: str, title: str) -> None:
@@ -285,6 +289,8 @@ def test_pushdown_halves_the_score() -> None:
         ("P. Liang", "Percy Liang", True),
         ("percy liang", "Percy Liang", True),
         ("Jérôme Dupont", "Jerome Dupont", True),
+        ("Lukasz Kaiser", "Łukasz Kaiser", True),
+        ("Søren Hauberg", "Soren Hauberg", True),
         ("Percy Liang", "Paul Liang", False),
         ("Percy Liang", "Liang Percy Chen", False),
     ],
@@ -314,6 +320,20 @@ def test_liked_papers_pull_similar_ones_and_are_not_sent_again() -> None:
     assert ids(ranking) == ["2508.00001"]
     assert "like 2305.10431" in reasons_of(ranking, "2508.00001")
     assert excluded_reason(ranking, "2305.10431") == "liked: already read"
+
+
+def test_equally_close_liked_papers_name_the_greater_id() -> None:
+    """Of two liked papers as close as each other to a pick, the reason names the greater id,
+    whatever the order they are listed in."""
+    text = ("Speculative decoding with draft models", "Draft tokens verified in parallel.")
+    older, newer = paper("2305.10431", *text), paper("2401.00002", *text)
+    similar = paper(
+        "2508.00001", "Draft models for speculative decoding", "Parallel verification of drafts."
+    )
+    for listed in ((older, newer), (newer, older)):
+        profile = Profile(liked=tuple(p.id for p in listed))
+        ranking = rank(profile, day(similar), liked_papers=list(listed))
+        assert reasons_of(ranking, "2508.00001") == ("like 2401.00002",)
 
 
 @pytest.mark.parametrize(("votes", "floor", "picked"), [(3, 5, False), (5, 5, True), (0, 0, True)])

@@ -204,6 +204,31 @@ def test_conditional_request_uses_the_cache(
     assert (second.from_cache, second.body) == (True, first.body)
 
 
+class _ForgetfulCache(MemoryCache):
+    """A cache that another process empties right after it is read (`Store.keep_response`
+    forgets old responses)."""
+
+    def get(self, url: str) -> Cached | None:
+        entry = super().get(url)
+        self._entries.clear()
+        return entry
+
+
+def test_304_answers_with_the_entry_whose_validators_were_sent(
+    server: FixtureServer, client: httpx.Client, clock: FakeClock
+) -> None:
+    """A 304 is answered with the response the request was made conditional on, even when the
+    cache has forgotten it in the meantime."""
+    memory, forgetful = MemoryCache(), _ForgetfulCache()
+    first = make_http(client, clock, cache=memory).get(_day_url(server))
+    kept = memory.get(_day_url(server))
+    assert kept is not None and kept.etag
+    forgetful.put(_day_url(server), kept)
+    second = make_http(client, clock, cache=forgetful).get(_day_url(server))
+    assert server.requests[1].headers["If-None-Match"] == kept.etag
+    assert (second.from_cache, second.body) == (True, first.body)
+
+
 def test_304_without_cache_entry_is_an_error(
     server: FixtureServer, client: httpx.Client, clock: FakeClock
 ) -> None:

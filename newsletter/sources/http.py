@@ -210,12 +210,15 @@ class Http:
         deadline_at: float,
     ) -> Response:
         self._throttle(url)
-        headers = {"User-Agent": USER_AGENT, **self._conditional_headers(url)}
+        # The entry whose validators are sent is the one a 304 answers with: read once, as
+        # another process may replace or forget the ledger's copy meanwhile.
+        kept = self._cache.get(url) if self._cache is not None else None
+        headers = {"User-Agent": USER_AGENT, **_conditional_headers(kept)}
         try:
             with self._client.stream(
                 "GET", url, headers=headers, timeout=self._timeout(deadline_at)
             ) as response:
-                return self._read(url, response, accept, complete, deadline_at)
+                return self._read(url, response, accept, complete, deadline_at, kept)
         except httpx.TimeoutException as exc:
             raise _Retry(f"timed out ({type(exc).__name__})") from None
         except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -230,10 +233,11 @@ class Http:
         accept: Collection[int],
         complete: Callable[[bytes], bool] | None,
         deadline_at: float,
+        kept: Cached | None,
     ) -> Response:
         status = response.status_code
         if status == 304:
-            return self._from_cache(url)
+            return _from_cache(url, kept)
         if status in _RETRY_STATUSES or status >= 500:
             wait = retry_after_seconds(response.headers.get("Retry-After"), self._now())
             raise _Retry(f"HTTP {status}", wait)
@@ -302,22 +306,24 @@ class Http:
         read = min(self._policy.read_timeout, left)
         return httpx.Timeout(read, connect=min(self._policy.connect_timeout, left))
 
-    def _conditional_headers(self, url: str) -> dict[str, str]:
-        entry = self._cache.get(url) if self._cache is not None else None
-        headers: dict[str, str] = {}
-        if entry is not None and entry.etag:
-            headers["If-None-Match"] = entry.etag
-        if entry is not None and entry.last_modified:
-            headers["If-Modified-Since"] = entry.last_modified
-        return headers
-
     def _remember(self, url: str, headers: httpx.Headers, body: bytes) -> None:
         etag, modified = headers.get("ETag"), headers.get("Last-Modified")
         if self._cache is not None and (etag or modified):
             self._cache.put(url, Cached(body, etag, modified))
 
-    def _from_cache(self, url: str) -> Response:
-        entry = self._cache.get(url) if self._cache is not None else None
-        if entry is None:
-            raise SourceError(f"{url}: HTTP 304 for a request that was not conditional")
-        return Response(url, 200, entry.body, from_cache=True)
+
+def _conditional_headers(kept: Cached | None) -> dict[str, str]:
+    """The validators of a kept response, to make a request conditional."""
+    headers: dict[str, str] = {}
+    if kept is not None and kept.etag:
+        headers["If-None-Match"] = kept.etag
+    if kept is not None and kept.last_modified:
+        headers["If-Modified-Since"] = kept.last_modified
+    return headers
+
+
+def _from_cache(url: str, kept: Cached | None) -> Response:
+    """The kept response a 304 points to."""
+    if kept is None:
+        raise SourceError(f"{url}: HTTP 304 for a request that was not conditional")
+    return Response(url, 200, kept.body, from_cache=True)
