@@ -17,7 +17,7 @@ import numpy as np
 from newsletter.models import RankedPaper
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Matrix, Positions, Vector
-from newsletter.ranking_score import Plan, Topic
+from newsletter.ranking_score import Plan, Topic, topic_slots
 from newsletter.ranking_tails import tails
 
 Reasons = tuple[str, ...]
@@ -65,14 +65,9 @@ def _matches(
         sorted((t for t in plan.topics if t.weight > 0), key=_text, reverse=True) if docs else []
         for plan, docs in zip(plans, chosen, strict=True)
     ]
-    slots = max(map(len, topics), default=0)
-    if not slots:
+    rows, weights = topic_slots(topics)
+    if not rows.shape[1]:
         return [()] * len(at)
-    rows = np.zeros((len(plans), slots), dtype=np.intp)  # row 0 of the table is all zeros
-    weights = np.zeros((len(plans), slots))
-    for b, ranked in enumerate(topics):
-        for slot, topic in enumerate(ranked):
-            rows[b, slot], weights[b, slot] = topic.row, topic.weight
     picked = rows[owner]
     strengths = c.topic_table[picked, at[:, None]] * weights[owner]
     order = np.argsort(-strengths, axis=1, kind="stable")  # ties keep text order

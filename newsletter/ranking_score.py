@@ -95,6 +95,18 @@ def qualify(plan: Plan) -> float:
     return plan.profile.min_relevance if plan.interests else QUALIFY
 
 
+def topic_slots(topics: Sequence[Sequence[Topic]]) -> tuple[Positions, Matrix]:
+    """Each profile's topics as a row of `Candidates.topic_table` rows and a row of weights,
+    in the order given; shorter lists are padded with row 0 (all zeros) and weight 0."""
+    slots = max(map(len, topics), default=0)
+    rows = np.zeros((len(topics), slots), dtype=np.intp)
+    weights = np.zeros((len(topics), slots))
+    for b, listed in enumerate(topics):
+        for slot, topic in enumerate(listed):
+            rows[b, slot], weights[b, slot] = topic.row, topic.weight
+    return rows, weights
+
+
 def _topics(plans: Sequence[Plan], c: Candidates) -> Matrix:
     """The weighted sum of each profile's phrase matches, blended with their TF-IDF cosine.
 
@@ -106,14 +118,10 @@ def _topics(plans: Sequence[Plan], c: Candidates) -> Matrix:
     operations was most of the ranking.
     """
     n = len(c)
-    slots = max((len(plan.topics) for plan in plans), default=0)
+    rows, weights = topic_slots([plan.topics for plan in plans])
+    slots = rows.shape[1]
     if not slots or not n:
         return np.zeros((len(plans), n))
-    rows = np.zeros((len(plans), slots), dtype=np.intp)  # row 0 of the table is all zeros
-    weights = np.zeros((len(plans), slots))
-    for b, plan in enumerate(plans):
-        for slot, topic in enumerate(plan.topics):
-            rows[b, slot], weights[b, slot] = topic.row, topic.weight
     table = c.topic_table
     both = table[rows[:, 0]] * weights[:, :1]
     for slot in range(1, slots):
