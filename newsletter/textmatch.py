@@ -31,7 +31,6 @@ STOPWORDS = frozenset(
 # profile phrases are rewritten to the long form, so either spelling matches the other.
 ACRONYMS: Mapping[str, str] = {
     "ai": "artificial intelligence",
-    "asr": "automatic speech recognition",
     "cnn": "convolutional neural network",
     "cot": "chain of thought",
     "dit": "diffusion transformer",

@@ -33,6 +33,8 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("video generation", "text-to-video", "video synthesis"),
     ("generation", "synthesis"),
     ("question answering", "QA"),
+    # Not an acronym of textmatch.ACRONYMS: in safety papers "ASR" is the attack success rate.
+    ("automatic speech recognition", "speech recognition", "ASR"),
     ("mathematical", "math"),
 )
 

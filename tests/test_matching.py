@@ -146,6 +146,25 @@ def test_phrase_beats_scattered_words(
     assert ids(rank(topics(phrase), candidates))[0] == "2508.00001"
 
 
+@pytest.mark.parametrize("phrase", ["speech recognition", "automatic speech recognition", "ASR"])
+def test_an_ambiguous_acronym_and_its_long_form_match_each_other(phrase: str) -> None:
+    """ "ASR" and "speech recognition" are synonyms, whether or not the paper defines it."""
+    speech = paper("2508.00001", "Faster ASR decoding on device", "We cut the latency of decoding.")
+    defined = paper("2508.00002", "Noisy inputs", "Automatic speech recognition (ASR) in cars.")
+    assert {"2508.00001", "2508.00002"} <= set(ids(rank(topics(phrase), day(speech, defined))))
+
+
+def test_an_ambiguous_acronym_is_not_spelled_out_in_papers() -> None:
+    """In a safety paper "ASR" is the attack success rate: a paper that does not define it is
+    not made to talk about speech (it did, when "ASR" was always automatic speech recognition)."""
+    attack = paper(
+        "2508.00001", "Backdoor triggers for visual grounding",
+        "An adaptive trigger generator writes text into images. The ASR@0.5 reaches 90%.",
+    )
+    picked = ids(rank(topics("text-to-speech", "speech generation"), day(attack)))
+    assert picked and "2508.00001" not in picked  # the filler's speech paper is picked
+
+
 @pytest.mark.parametrize(
     ("phrase", "title"),
     [
