@@ -7,6 +7,7 @@
     .venv/bin/python bench/relevance.py --out run.json
     .venv/bin/python bench/relevance.py --semantic   # rank by meaning too (the `semantic` extra)
     .venv/bin/python bench/relevance.py --check-cli  # and check the real `preview` agrees
+    .venv/bin/python bench/relevance.py --set bench/relevance_dev   # eight more profiles
 
 Loads the August daily-papers fixtures with a tiny loader of its own, turns every profile of
 profiles.yaml into a `Profile` (max_papers=10, the other knobs at their defaults), ranks with
@@ -18,6 +19,10 @@ day) and scores every (profile, week) that has a relevant paper that week agains
 judgments restricted to that week; rows are "profile@week". The baseline beside it is the
 TF-IDF run restricted to the same week (its IDF still comes from the whole month). The last
 table gives each profile's mean over its weeks.
+
+--set scores another judged set of the same papers: a folder with profiles.yaml, qrels.tsv and
+runs/tfidf.json. bench/relevance_dev is one: eight more profiles, judged while developing the
+ranker, to check that what helps the shared set is not tuned to its eight profiles.
 
 --daily ranks each listing day alone, as a daily digest is made (up to 10 papers), and counts
 what the month's digests would send, per profile: papers sent, of them relevant (grade 1 or 2),
@@ -38,7 +43,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ruamel.yaml import YAML
 
@@ -90,9 +95,11 @@ def load_month(pattern: str = "2025-08-*.json") -> list[Paper]:
     return list(seen.values())
 
 
-def load_profiles(min_relevance: float = DEFAULT_MIN_RELEVANCE) -> dict[str, Profile]:
-    """The relevance set's profiles as the ranker sees them."""
-    data: Any = YAML(typ="safe").load((RELEVANCE / "profiles.yaml").read_text(encoding="utf-8"))
+def load_profiles(
+    min_relevance: float = DEFAULT_MIN_RELEVANCE, judged: Path = RELEVANCE
+) -> dict[str, Profile]:
+    """A judged set's profiles as the ranker sees them."""
+    data: Any = YAML(typ="safe").load((judged / "profiles.yaml").read_text(encoding="utf-8"))
     return {
         entry["id"]: Profile(
             topics=tuple(Topic(phrase) for phrase in entry["topics"]),
@@ -105,10 +112,10 @@ def load_profiles(min_relevance: float = DEFAULT_MIN_RELEVANCE) -> dict[str, Pro
     }
 
 
-def load_qrels() -> Qrels:
-    """The judgments: profile → paper → grade."""
+def load_qrels(judged: Path = RELEVANCE) -> Qrels:
+    """A judged set's judgments: profile → paper → grade."""
     qrels: Qrels = defaultdict(dict)
-    for line in (RELEVANCE / "qrels.tsv").read_text(encoding="utf-8").splitlines():
+    for line in (judged / "qrels.tsv").read_text(encoding="utf-8").splitlines():
         if line.strip():
             profile, paper, grade = line.split("\t")
             qrels[profile][paper] = int(grade)
@@ -143,12 +150,16 @@ def weeks(papers: Iterable[Paper]) -> dict[str, list[Paper]]:
 Scores = dict[str, tuple[float, float]]  # row → (nDCG@10, P@10)
 
 
-def score(run: Run, qrels: Path | None = None, out: Path | None = None) -> Scores:
+def load_tfidf(judged: Path) -> Run:
+    """A judged set's TF-IDF baseline run (made by shared/relevance/baselines.py)."""
+    return cast(Run, json.loads((judged / "runs" / "tfidf.json").read_text(encoding="utf-8")))
+
+
+def score(run: Run, qrels: Path, out: Path | None = None) -> Scores:
     """Write the run file, print score.py's table, and return nDCG@10 and P@10 per row."""
     path = out or Path(tempfile.mkdtemp()) / "run.json"
     path.write_text(json.dumps(run, indent=1), encoding="utf-8")
-    command = [sys.executable, str(RELEVANCE / "score.py"), str(path)]
-    command += ["--qrels", str(qrels)] if qrels else []
+    command = [sys.executable, str(RELEVANCE / "score.py"), str(path), "--qrels", str(qrels)]
     table = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     print(table, end="")
     rows = (line.split() for line in table.splitlines()[1:])
@@ -170,27 +181,28 @@ def compare(ours: Scores, baseline: Scores, title: str) -> None:
 
 def month(
     papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None,
-    check_cli: bool = False,
+    judged: Path, check_cli: bool = False,
 ) -> None:
     """Rank the month as one pool and score it beside the TF-IDF run, on the month's last
     listing day as `preview --date 2025-08-29 --lookback 31` does."""
     today = max(p.listed_on for p in papers)
     run = rank_pool(papers, profiles, today, papers, embedder)
-    ours = score(run, out=out)
+    ours = score(run, judged / "qrels.tsv", out)
     print("\n(tfidf baseline)")
-    baseline = score(json.loads((RELEVANCE / "runs" / "tfidf.json").read_text(encoding="utf-8")))
+    baseline = score(load_tfidf(judged), judged / "qrels.tsv")
     compare(ours, baseline, "profile")
     if check_cli:
         print()
         least = next(iter(profiles.values())).min_relevance
-        through_the_cli(run, embedder is not None, least)
+        through_the_cli(run, embedder is not None, least, judged)
 
 
 def by_week(
-    papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None
+    papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None,
+    judged: Path,
 ) -> None:
     """Rank each week alone; score (profile, week) rows on that week's judgments."""
-    qrels, tfidf = load_qrels(), json.loads((RELEVANCE / "runs" / "tfidf.json").read_text())
+    qrels, tfidf = load_qrels(judged), load_tfidf(judged)
     run: Run = {}
     baseline_run: Run = {}
     lines = []
@@ -198,12 +210,12 @@ def by_week(
         ids = {p.id for p in pool}
         ranked = rank_pool(pool, profiles, max(p.listed_on for p in pool), papers, embedder)
         for name in profiles:
-            judged = {pid: grade for pid, grade in qrels[name].items() if pid in ids}
-            if any(grade > 0 for grade in judged.values()):
+            this_week = {pid: grade for pid, grade in qrels[name].items() if pid in ids}
+            if any(grade > 0 for grade in this_week.values()):
                 row = f"{name}@{week}"
                 run[row] = ranked[name]
                 baseline_run[row] = [pid for pid in tfidf[name] if pid in ids]
-                lines += [f"{row}\t{pid}\t{grade}" for pid, grade in judged.items()]
+                lines += [f"{row}\t{pid}\t{grade}" for pid, grade in this_week.items()]
     week_qrels = Path(tempfile.mkdtemp()) / "qrels.tsv"
     week_qrels.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ours = score(run, week_qrels, out)
@@ -212,9 +224,11 @@ def by_week(
     compare(_per_profile(ours), _per_profile(baseline), "profile (mean of weeks)")
 
 
-def by_day(papers: list[Paper], profiles: dict[str, Profile], embedder: Embedder | None) -> None:
+def by_day(
+    papers: list[Paper], profiles: dict[str, Profile], embedder: Embedder | None, judged: Path
+) -> None:
     """Rank each listing day alone and count what the daily digests would send (see --daily)."""
-    qrels = load_qrels()
+    qrels = load_qrels(judged)
     counts = {name: Counter[str]() for name in profiles}
     for day in sorted({p.listed_on for p in papers}):
         pool = [p for p in papers if p.listed_on == day]
@@ -238,12 +252,12 @@ def by_day(papers: list[Paper], profiles: dict[str, Profile], embedder: Embedder
               f"{c['missed']:8}{c['missed_squarely']:12}{c['sent_on_empty_days']:36}")
 
 
-def through_the_cli(run: Run, semantic: bool, min_relevance: float) -> None:
+def through_the_cli(run: Run, semantic: bool, min_relevance: float, judged: Path) -> None:
     """Rank the month again with the real commands, `fetch --file` into a fresh ledger and
     `preview EMAIL --date 2025-08-29 --lookback 31 --max 10 --json` per profile, and say
     whether each profile gets the very list this benchmark scored."""
     folder = Path(tempfile.mkdtemp())
-    entries = YAML(typ="safe").load((RELEVANCE / "profiles.yaml").read_text(encoding="utf-8"))
+    entries = YAML(typ="safe").load((judged / "profiles.yaml").read_text(encoding="utf-8"))
     subscribers = [
         {"email": f"{e['id']}@example.org", "topics": e["topics"],
          "exclude": e.get("exclude", []), "liked": e.get("liked", [])}
@@ -301,6 +315,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="also run the month through `newsletter fetch` and `preview`")
     parser.add_argument("--semantic", action="store_true",
                         help="rank by meaning too (NEWSLETTER_RANKER=semantic)")
+    parser.add_argument("--set", type=Path, default=RELEVANCE, dest="judged",
+                        help="the judged set: a folder with profiles.yaml, qrels.tsv and "
+                        "runs/tfidf.json (default: shared/relevance; bench/relevance_dev has "
+                        "eight more profiles on the same papers)")
     args = parser.parse_args(argv)
     if args.check_cli and (args.week or args.daily):
         parser.error("--check-cli checks the month: not with --week or --daily")
@@ -316,13 +334,13 @@ def main(argv: list[str] | None = None) -> None:
         embedder.embed([paper_text(p) for p in papers])  # cached: each paper embedded once
         print(f"embedded {len(papers)} papers in {time.perf_counter() - start:.1f} s",
               file=sys.stderr)
-    profiles = load_profiles(args.min_relevance)
+    profiles = load_profiles(args.min_relevance, args.judged)
     if args.daily:
-        by_day(papers, profiles, embedder)
+        by_day(papers, profiles, embedder, args.judged)
     elif args.week:
-        by_week(papers, profiles, args.out, embedder)
+        by_week(papers, profiles, args.out, embedder, args.judged)
     else:
-        month(papers, profiles, args.out, embedder, args.check_cli)
+        month(papers, profiles, args.out, embedder, args.judged, args.check_cli)
 
 
 if __name__ == "__main__":
