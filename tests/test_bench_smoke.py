@@ -48,3 +48,17 @@ def test_rank_bench_reports_every_number(capsys: pytest.CaptureFixture[str]) -> 
     assert result["phrases"] > 0
     for key in ("build_s", "rank_cold_s", "rank_warm_s", "without_reasons_s"):
         assert result[key] > 0
+
+
+def test_relevance_bench_scores_another_judged_set(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--set` scores the profiles of bench/relevance_dev against its judgments, beside its own
+    TF-IDF run, one row per profile of that set and none of the shared set."""
+    folder = REPO / "bench" / "relevance_dev"
+    _bench("relevance").main(["--set", str(folder)])
+    table = capsys.readouterr().out.split("\nprofile ")[-1].splitlines()[1:]
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in table if line}
+    profiles = {line.split()[0] for line in (folder / "qrels.tsv").read_text().splitlines()}
+    assert set(rows) == profiles | {"mean"}
+    for ndcg, tfidf, diff, precision, tfidf_precision in rows.values():
+        assert 0 < ndcg <= 1 and 0 < tfidf <= 1 and abs(ndcg - tfidf - diff) < 0.0015
+        assert 0 <= precision <= 1 and 0 <= tfidf_precision <= 1
