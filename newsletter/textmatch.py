@@ -68,7 +68,6 @@ ACRONYMS: Mapping[str, str] = {
     "ssm": "state space model",
     "t2i": "text to image",
     "t2v": "text to video",
-    "tts": "text to speech",
     "vit": "vision transformer",
     "vla": "vision language action",
     "vlm": "vision language model",

@@ -33,9 +33,17 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("video generation", "text-to-video", "video synthesis"),
     ("generation", "synthesis"),
     ("question answering", "QA"),
-    # Not an acronym of textmatch.ACRONYMS: in safety papers "ASR" is the attack success rate.
-    ("automatic speech recognition", "speech recognition", "ASR"),
     ("mathematical", "math"),
+)
+
+# Acronyms with two common meanings in ML papers: "ASR" is also the attack success rate, "TTS"
+# also test-time scaling. So they are not in textmatch.ACRONYMS, which spells acronyms out in
+# papers too: a paper means them only where it defines them. One way: a profile phrase with the
+# acronym is also matched with its long form (at a synonym's discount), but a phrase with the
+# long form does not match the acronym in a paper that does not say what it means by it.
+SPELLED_OUT: tuple[tuple[str, str], ...] = (
+    ("ASR", "automatic speech recognition"),
+    ("TTS", "text-to-speech"),
 )
 
 MAX_PHRASE_WORDS = 16  # a topic is a phrase, not a paragraph: words past this are ignored
@@ -193,15 +201,16 @@ def _conjuncts(whole: Variant) -> list[Variant]:
 
 
 def _synonyms(base: Variant) -> list[Variant]:
-    """`base` with each SYNONYMS member it contains swapped for the other members."""
+    """`base` with each SYNONYMS member it contains swapped for the other members (and each
+    SPELLED_OUT acronym for its long form)."""
     out: list[Variant] = []
     stems = {s for u in base.units for s in u.stems}
     if stems.isdisjoint(_synonym_stems()):
         return out
-    for members, group_stems in _synonym_groups():
+    for members, group_stems, swappable in _synonym_groups():
         if stems.isdisjoint(group_stems):
             continue
-        for member in members:
+        for member in members[:swappable]:
             found = _find_units(base.units, member, stems)
             if found is None:
                 continue
@@ -225,23 +234,24 @@ class _Member(NamedTuple):
 
 
 @functools.cache
-def _synonym_groups() -> tuple[tuple[tuple[_Member, ...], frozenset[str]], ...]:
-    """SYNONYMS analysed once: each group's members, and every stem of the group (a phrase
-    with none of them cannot contain a member)."""
+def _synonym_groups() -> tuple[tuple[tuple[_Member, ...], frozenset[str], int], ...]:
+    """SYNONYMS and SPELLED_OUT analysed once: each group's members, every stem of the group
+    (a phrase with none of them cannot contain a member), and how many of its first members
+    are swapped for the others (all of a SYNONYMS group, the acronym of a SPELLED_OUT pair)."""
     out = []
-    for group in SYNONYMS:
+    for group, swappable in [*((g, len(g)) for g in SYNONYMS), *((g, 1) for g in SPELLED_OUT)]:
         members = []
         for name in group:
             units = tuple(analyse_phrase(name))
             members.append(_Member(units, tuple(s for u in units for s in u.stems)))
-        out.append((tuple(members), frozenset(s for m in members for s in m.stems)))
+        out.append((tuple(members), frozenset(s for m in members for s in m.stems), swappable))
     return tuple(out)
 
 
 @functools.cache
 def _synonym_stems() -> frozenset[str]:
     """Every stem of SYNONYMS: a phrase with none of them has no synonym variant."""
-    return frozenset(s for _, group_stems in _synonym_groups() for s in group_stems)
+    return frozenset(s for _, group_stems, _ in _synonym_groups() for s in group_stems)
 
 
 def _find_units(

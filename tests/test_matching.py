@@ -146,22 +146,47 @@ def test_phrase_beats_scattered_words(
     assert ids(rank(topics(phrase), candidates))[0] == "2508.00001"
 
 
-@pytest.mark.parametrize("phrase", ["speech recognition", "automatic speech recognition", "ASR"])
-def test_an_ambiguous_acronym_and_its_long_form_match_each_other(phrase: str) -> None:
-    """ "ASR" and "speech recognition" are synonyms, whether or not the paper defines it."""
-    speech = paper("2508.00001", "Faster ASR decoding on device", "We cut the latency of decoding.")
-    defined = paper("2508.00002", "Noisy inputs", "Automatic speech recognition (ASR) in cars.")
-    assert {"2508.00001", "2508.00002"} <= set(ids(rank(topics(phrase), day(speech, defined))))
-
-
-def test_an_ambiguous_acronym_is_not_spelled_out_in_papers() -> None:
-    """In a safety paper "ASR" is the attack success rate: a paper that does not define it is
-    not made to talk about speech (it did, when "ASR" was always automatic speech recognition)."""
-    attack = paper(
-        "2508.00001", "Backdoor triggers for visual grounding",
-        "An adaptive trigger generator writes text into images. The ASR@0.5 reaches 90%.",
+@pytest.mark.parametrize(
+    ("acronym", "undefined", "defined", "spelled"),
+    [
+        ("ASR", "Faster ASR decoding", "Automatic speech recognition (ASR) in cars.",
+         "Automatic speech recognition for children"),
+        ("TTS", "Expressive TTS for audiobooks", "Text-to-speech (TTS) in cars.",
+         "Text-to-speech with emotions"),
+    ],
+)
+def test_an_ambiguous_acronym_in_a_phrase_matches_it_and_its_long_form(
+    acronym: str, undefined: str, defined: str, spelled: str
+) -> None:
+    """A phrase "ASR" or "TTS" matches the acronym, however the paper uses it (the subscriber
+    wrote those letters), and the long form, spelled out or defined by the paper."""
+    candidates = day(
+        paper("2508.00001", undefined), paper("2508.00002", "Noisy inputs", defined),
+        paper("2508.00003", spelled),
     )
-    picked = ids(rank(topics("text-to-speech", "speech generation"), day(attack)))
+    picked = ids(rank(topics(acronym), candidates))
+    assert {"2508.00001", "2508.00002", "2508.00003"} <= set(picked)
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract"),
+    [
+        (  # "ASR": the attack success rate
+            "Backdoor triggers for visual grounding",
+            "An adaptive trigger generator writes text into images. The ASR@0.5 reaches 90%.",
+        ),
+        (  # "TTS": test-time scaling
+            "Thinking longer on hard problems",
+            "TTS generates many reasoning chains; our TTS budget is set per problem.",
+        ),
+    ],
+)
+def test_an_ambiguous_acronym_is_not_spelled_out_in_papers(title: str, abstract: str) -> None:
+    """In a safety paper "ASR" is the attack success rate, in a reasoning paper "TTS" is
+    test-time scaling: a paper that does not define them does not match speech phrases (it
+    did, when the acronym table spelled them out as speech recognition and text-to-speech)."""
+    speech = topics("text-to-speech", "speech recognition", "speech generation")
+    picked = ids(rank(speech, day(paper("2508.00001", title, abstract))))
     assert picked and "2508.00001" not in picked  # the filler's speech paper is picked
 
 
