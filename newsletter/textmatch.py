@@ -64,7 +64,6 @@ ACRONYMS: Mapping[str, str] = {
     "rlvr": "reinforcement learning with verifiable rewards",
     "rnn": "recurrent neural network",
     "sft": "supervised fine-tuning",
-    "slm": "small language model",
     "ssm": "state space model",
     "t2i": "text to image",
     "t2v": "text to video",

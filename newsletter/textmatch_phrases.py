@@ -37,13 +37,15 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
 )
 
 # Acronyms with two common meanings in ML papers: "ASR" is also the attack success rate, "TTS"
-# also test-time scaling. So they are not in textmatch.ACRONYMS, which spells acronyms out in
-# papers too: a paper means them only where it defines them. One way: a profile phrase with the
-# acronym is also matched with its long form (at a synonym's discount), but a phrase with the
-# long form does not match the acronym in a paper that does not say what it means by it.
+# also test-time scaling, "SLM" also a spoken language model. So they are not in
+# textmatch.ACRONYMS, which spells acronyms out in papers too: a paper means them only where it
+# defines them. One way: a profile phrase with the acronym is also matched with its long form
+# (at a synonym's discount), but a phrase with the long form does not match the acronym in a
+# paper that does not say what it means by it.
 SPELLED_OUT: tuple[tuple[str, str], ...] = (
     ("ASR", "automatic speech recognition"),
     ("TTS", "text-to-speech"),
+    ("SLM", "small language model"),
 )
 
 MAX_PHRASE_WORDS = 16  # a topic is a phrase, not a paragraph: words past this are ignored

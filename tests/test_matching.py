@@ -153,6 +153,8 @@ def test_phrase_beats_scattered_words(
          "Automatic speech recognition for children"),
         ("TTS", "Expressive TTS for audiobooks", "Text-to-speech (TTS) in cars.",
          "Text-to-speech with emotions"),
+        ("SLM", "Distilling an SLM for phones", "A small language model (SLM) in cars.",
+         "Small language models for phones"),
     ],
 )
 def test_an_ambiguous_acronym_in_a_phrase_matches_it_and_its_long_form(
@@ -179,14 +181,19 @@ def test_an_ambiguous_acronym_in_a_phrase_matches_it_and_its_long_form(
             "Thinking longer on hard problems",
             "TTS generates many reasoning chains; our TTS budget is set per problem.",
         ),
+        (  # "SLM": a spoken language model
+            "Full-duplex spoken dialogue",
+            "Our SLM listens while it talks, and a small adapter keeps the SLM fluent.",
+        ),
     ],
 )
 def test_an_ambiguous_acronym_is_not_spelled_out_in_papers(title: str, abstract: str) -> None:
     """In a safety paper "ASR" is the attack success rate, in a reasoning paper "TTS" is
-    test-time scaling: a paper that does not define them does not match speech phrases (it
-    did, when the acronym table spelled them out as speech recognition and text-to-speech)."""
-    speech = topics("text-to-speech", "speech recognition", "speech generation")
-    picked = ids(rank(speech, day(paper("2508.00001", title, abstract))))
+    test-time scaling, in a speech paper "SLM" is a spoken language model: a paper that does not
+    define them does not match the other meaning (it did, when the acronym table spelled them
+    out as speech recognition, text-to-speech and small language model)."""
+    other_meanings = topics("text-to-speech", "speech recognition", "small language models")
+    picked = ids(rank(other_meanings, day(paper("2508.00001", title, abstract))))
     assert picked and "2508.00001" not in picked  # the filler's speech paper is picked
 
 
