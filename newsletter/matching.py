@@ -115,6 +115,7 @@ def _rank_many(requests: Sequence[Request], candidates: Candidates) -> list[Rank
     candidates.prepare(
         (t.phrase for r in requests for t in r.profile.topics),
         (e for r in requests for e in r.profile.exclude),
+        (p for r in requests if r.profile.liked for p in r.liked_papers if p.id in r.profile.liked),
     )
     plans = [plan(r.profile, candidates, r.liked_papers) for r in requests]
     score = scores(plans, candidates, [r.seen for r in requests])
