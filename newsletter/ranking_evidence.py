@@ -90,7 +90,7 @@ class Evidence:
             return
         index, n = self.index, len(self.index)
         ids = np.fromiter(todo.values(), dtype=np.intp, count=len(todo))
-        at, rows, docs = index.postings.rows(ids, n)
+        at, rows, docs = index.postings.rows(ids)
         saturated = np.zeros((len(ids), n))
         saturated[rows, docs] = self._saturated[at]
         present = np.zeros((len(ids), n), dtype=bool)
