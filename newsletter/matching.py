@@ -56,6 +56,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
+from newsletter.gc_paused import gc_paused
 from newsletter.models import Paper, Profile, Ranking
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_explain import explain as _explain
@@ -105,9 +106,16 @@ def rank_many(requests: Sequence[Request], candidates: Candidates) -> list[Ranki
     rows of one matrix, so a run's subscribers cost a few numpy calls per batch, not each."""
     if not requests:
         return []
+    with gc_paused():  # a batch makes many objects and no cycles (`gc_paused`)
+        return _rank_many(requests, candidates)
+
+
+def _rank_many(requests: Sequence[Request], candidates: Candidates) -> list[Ranking]:
+    """`rank_many` of a non-empty batch."""
     candidates.prepare(
         (t.phrase for r in requests for t in r.profile.topics),
         (e for r in requests for e in r.profile.exclude),
+        (p for r in requests if r.profile.liked for p in r.liked_papers if p.id in r.profile.liked),
     )
     plans = [plan(r.profile, candidates, r.liked_papers) for r in requests]
     score = scores(plans, candidates, [r.seen for r in requests])

@@ -22,7 +22,7 @@ from newsletter.ranking_label_codes import Codes, label_codes
 from newsletter.ranking_labels import PhraseLabels, matched_reasons
 from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many
 from newsletter.ranking_semantic import Embedder, Meaning
-from newsletter.ranking_similarity import liked, topical_many
+from newsletter.ranking_similarity import liked_many, topical_many
 
 HARD_EXCLUDE = 0.4  # an exclude phrase matched this well (title, keywords, repeated) disqualifies
 SOFT_EXCLUDE = 0.2  # ... and matched this well (mentioned in passing) pushes the paper down
@@ -108,18 +108,29 @@ class Candidates(Index):
         the rows of `topic_table` (row 0: code 0)."""
         return self._codes[: len(self._phrases)]
 
-    def prepare(self, topics: Iterable[str], phrases: Iterable[str] = ()) -> None:
-        """Match the topic phrases and other phrases that are not cached yet, all together
-        (`ranking_phrases.match_many`, `ranking_similarity.topical_many`): a batch of profiles
-        brings dozens of new phrases, and one at a time, numpy's overhead per call was most of
-        their cost."""
+    def prepare(
+        self, topics: Iterable[str], excludes: Iterable[str] = (), liked: Iterable[Paper] = ()
+    ) -> None:
+        """Match the topic and exclude phrases, and compare the liked papers, that are not cached
+        yet, all together (`ranking_phrases.match_many`, `ranking_similarity.topical_many`,
+        `ranking_similarity.liked_many`): a batch of profiles brings dozens of new phrases and
+        liked papers, and one at a time, numpy's overhead per call was most of their cost."""
         new = [text for text in dict.fromkeys(topics) if text not in self._topics]
-        fresh = [text for text in dict.fromkeys([*new, *phrases]) if text not in self._matches]
+        unexcluded = [text for text in dict.fromkeys(excludes) if text not in self._excludes]
+        fresh = [text for text in dict.fromkeys([*new, *unexcluded]) if text not in self._matches]
         self._matches.update(zip(fresh, match_many(self, fresh, self.evidence), strict=True))
         if new:
             found = [(text, self._matches[text]) for text in new]
             codes = label_codes(self, found, self.evidence)
             self._add_rows(new, [m.score for _, m in found], topical_many(self, new), codes)
+        if unexcluded:
+            self._add_exclusions(unexcluded)
+        unliked: dict[str, Paper] = {}
+        for paper in liked:
+            if paper.id not in self._likes:
+                unliked.setdefault(paper.id, paper)  # the first paper of an id, as when cached
+        if unliked:
+            self._add_likes(list(unliked.values()))
 
     def _add_rows(self, texts: list[str], scores: list[Vector], dots: Matrix, codes: Codes) -> None:
         """Add topic phrases to `topic_table` and `code_table`, a row each, in one go."""
@@ -141,20 +152,37 @@ class Candidates(Index):
         """
         found = self._excludes.get(text)
         if found is None:
-            score = np.where(complete(text, self.evidence), self.phrase(text), 0.0)
-            factor = np.where(score >= SOFT_EXCLUDE, SOFT_EXCLUDE_FACTOR, 1.0)
-            hard = np.flatnonzero(score >= HARD_EXCLUDE)
-            found = self._excludes[text] = (shared(hard), shared(factor))
+            self.prepare((), [text])
+            found = self._excludes[text]
         return found
+
+    def _add_exclusions(self, texts: list[str]) -> None:
+        """`exclusion` of phrases already matched, all in one go (a row each)."""
+        evidence = self.evidence
+        matched = np.array([self._matches[text].score for text in texts])
+        whole = np.array([complete(text, evidence) for text in texts])
+        score = np.where(whole, matched, 0.0)
+        factors = shared(np.where(score >= SOFT_EXCLUDE, SOFT_EXCLUDE_FACTOR, 1.0))
+        rows, hard = np.nonzero(score >= HARD_EXCLUDE)
+        each = np.split(shared(hard), np.searchsorted(rows, range(1, len(texts))))
+        self._excludes.update(zip(texts, zip(each, factors, strict=True), strict=True))
 
     def liked(self, paper: Paper) -> Vector:
         """Every candidate's cosine similarity to a liked paper (`ranking_similarity`); cached."""
         found = self._likes.get(paper.id)
         if found is None:
-            found = self._likes[paper.id] = shared(liked(self, paper))
-            if self.meaning is not None:
-                self.meaning.remember(paper)
+            self.prepare((), (), [paper])
+            found = self._likes[paper.id]
         return found
+
+    def _add_likes(self, papers: list[Paper]) -> None:
+        """`liked` of papers (distinct ids) not compared yet, all in one go (a row each)."""
+        self._likes.update(
+            zip([p.id for p in papers], shared(liked_many(self, papers)), strict=True)
+        )
+        if self.meaning is not None:
+            for paper in papers:
+                self.meaning.remember(paper)
 
     def matched(self, pairs: Codes) -> list[tuple[str, ...]]:
         """("matched: ...",) (`ranking_labels.matched_reasons`) for each pick, or () for a pick

@@ -11,6 +11,7 @@ repeats it) worked out once for all the postings when the candidates are indexed
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -74,6 +75,32 @@ class Evidence:
         if found is None:
             found = self._cache[key] = self._signal(key)
         return found
+
+    def prefetch(self, keys: Iterable[Key]) -> None:
+        """Compute the signals not cached yet of many keys at once: those of a word or link
+        with one stem or pair in the postings (most) in a few array operations for all of them,
+        a row each of one matrix; one at a time, numpy's overhead per call was most of the cost
+        of a batch's new words."""
+        vocab, cache = self.index.vocab, self._cache
+        todo: dict[Key, int] = {}
+        for key in keys:
+            if len(key) == 1 and key not in cache and key[0] in vocab:
+                todo.setdefault(key, vocab[key[0]])
+        if not todo:
+            return
+        index, n = self.index, len(self.index)
+        ids = np.fromiter(todo.values(), dtype=np.intp, count=len(todo))
+        at, rows, docs = index.postings.rows(ids)
+        saturated = np.zeros((len(ids), n))
+        saturated[rows, docs] = self._saturated[at]
+        present = np.zeros((len(ids), n), dtype=bool)
+        present[rows, docs] = True
+        titles, repeated = index.titles, self._repeated
+        for key, found, row_saturated, row_present in zip(
+            todo, todo.values(), saturated, present, strict=True
+        ):
+            titled = titles.docs[titles.span(found)]
+            cache[key] = Signal(row_saturated, row_present, titled, repeated[found])
 
     def _signal(self, key: Key) -> Signal:
         """Compute a `Signal` from the postings."""

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from newsletter import textmatch_phrases
-from newsletter.ranking_evidence import Evidence, Signal, passing_many
+from newsletter.ranking_evidence import Evidence, Key, Signal, passing_many
 from newsletter.ranking_index import Index, Mask, Matrix, Vector, shared
 from newsletter.ranking_text import Pair, pair
 
@@ -100,6 +100,9 @@ def match_many(index: Index, texts: Sequence[str], evidence: Evidence) -> list[P
     found = [variants(text) for text in texts]
     todo = [i for i, phrases in enumerate(found) if phrases and phrases[0].units]
     weighed = [weighed for i in todo for weighed in _weighed(index, found[i])]
+    keys: list[Key] = [word for phrase, _ in weighed for word in phrase.stems]
+    keys += [link for phrase, _ in weighed for link in phrase.links]
+    evidence.prefetch(keys)
     scores = shared(_score_variants(weighed, evidence, n))
     counts = [len(found[i]) for i in todo]
     starts = np.cumsum([0, *counts], dtype=np.intp)[:-1]

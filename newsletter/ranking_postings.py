@@ -90,6 +90,16 @@ class Columns:
         summed = np.bincount(rows + self.docs[at], scaled, minlength=len(keys) * n)
         return summed.astype(np.float64, copy=False).reshape(len(keys), n)
 
+    def rows(self, keys: Ints) -> tuple[Ints, Ints, Ints]:
+        """Where the entries of the keys are in `docs` (key by key, in the order given), each
+        entry's row (its key's position in `keys`) and paper: to scatter the entries of many
+        keys into a matrix over the papers, a row per key, in one assignment."""
+        if not len(keys):
+            empty = np.zeros(0, dtype=np.intp)
+            return empty, empty, empty
+        at, counts = self._entries(keys)
+        return at, np.arange(len(keys)).repeat(counts), self.docs[at]
+
     def _entries(self, keys: Ints) -> tuple[Ints, Ints]:
         """Where the entries of the keys are in `docs` (key by key, in the order given), and
         how many each key has: array operations whose number does not grow with the keys."""

@@ -16,7 +16,7 @@ from itertools import pairwise
 import numpy as np
 
 from newsletter.models import Paper
-from newsletter.ranking_index import Index, Key, Matrix, Vector, sublinear
+from newsletter.ranking_index import Index, Key, Matrix, sublinear
 from newsletter.ranking_phrases import variants
 from newsletter.ranking_postings import Floats, Ints
 from newsletter.ranking_text import analyse_terms, pair
@@ -60,14 +60,20 @@ def _topic_terms(text: str) -> tuple[tuple[Key, float], ...]:
     return tuple((key, sublinear(count)) for key, count in counts.items())
 
 
-def liked(index: Index, paper: Paper) -> Vector:
-    """Cosine similarity of a liked paper's most telling stems (LIKED_TERMS of them, by TF-IDF)
-    to every candidate, 0 below LIKED_MIN."""
-    doc = index.index_of.get(paper.id)
-    keys, weights = _candidate_terms(index, doc) if doc is not None else _other_terms(index, paper)
-    weights = weights / (float(np.sqrt(np.dot(weights, weights))) or 1.0)
-    entries = index.postings
-    sims = entries.weighted_sum(keys, weights, index.liked_weights, len(index))
+def liked_many(index: Index, papers: Sequence[Paper]) -> Matrix:
+    """Cosine similarity of each liked paper's most telling stems (LIKED_TERMS of them, by
+    TF-IDF) to every candidate, 0 below LIKED_MIN; a row per paper, in one pass over the
+    postings (a batch of subscribers brings dozens of liked papers)."""
+    keys: list[Ints] = []
+    weights: list[Floats] = []
+    for paper in papers:
+        doc = index.index_of.get(paper.id)
+        found, weighed = (
+            _candidate_terms(index, doc) if doc is not None else _other_terms(index, paper)
+        )
+        keys.append(found)
+        weights.append(weighed / (float(np.sqrt(np.dot(weighed, weighed))) or 1.0))
+    sims = index.postings.weighted_sums(keys, weights, index.liked_weights, len(index))
     sims[sims < LIKED_MIN] = 0.0
     return sims
 

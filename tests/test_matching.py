@@ -12,6 +12,7 @@ import pytest
 from newsletter import textmatch
 from newsletter.matching import Candidates, Request, rank, rank_many
 from newsletter.models import Paper, Profile, Ranking, Topic
+from newsletter.ranking_evidence import Key
 from newsletter.ranking_postings import gather
 from newsletter.ranking_text import analyse_paper, analyse_terms
 
@@ -731,6 +732,35 @@ def test_phrases_prepared_together_equal_each_alone() -> None:
         assert together.topic(text).tolist() == alone.topic(text).tolist()
     assert together.match("GUI agents").score.any()
     assert len(together.match("hallucination measurement and mitigation").each) > 1
+
+
+def test_exclusions_likes_and_signals_prepared_together_equal_each_alone() -> None:
+    """A batch's exclude phrases and liked papers are worked out together (`Candidates.prepare`),
+    and its words' signals too (`Evidence.prefetch`): each gets the very vectors it gets alone."""
+    papers = real_day()
+    liked = [papers[0], papers[5], papers[0], papers[-1]]
+    together = Candidates.build(papers, today=DAY)
+    together.prepare(PHRASES[:3], PHRASES, liked)
+    alone = Candidates.build(papers, today=DAY)
+    for text in PHRASES:
+        (mine_hard, mine_factor), (their_hard, their_factor) = (
+            together.exclusion(text), alone.exclusion(text)
+        )
+        assert mine_hard.tolist() == their_hard.tolist()
+        assert mine_factor.tolist() == their_factor.tolist()
+        assert not mine_factor.flags.writeable and not mine_hard.flags.writeable
+    for paper in liked:
+        assert together.liked(paper).tolist() == alone.liked(paper).tolist()
+        assert not together.liked(paper).flags.writeable
+    keys: list[Key] = [("agent",), ("video",), ("nosuchstem",), (("languag", "model"),), ("agent",)]
+    together.evidence.prefetch(keys)
+    for key in keys:
+        mine, theirs = together.evidence(key), alone.evidence._signal(key)
+        assert mine.saturated.tolist() == theirs.saturated.tolist()
+        assert mine.present.tolist() == theirs.present.tolist()
+        assert mine.titled.tolist() == theirs.titled.tolist()
+        assert mine.repeated.tolist() == theirs.repeated.tolist()
+        assert not mine.saturated.flags.writeable and not mine.present.flags.writeable
 
 
 def test_ranking_many_at_once_equals_ranking_each_alone() -> None:
