@@ -1,4 +1,4 @@
-"""Score the ranker on the judged relevance set of shared/relevance (August 2025).
+"""Score the ranker on a judged relevance set (August 2025): shared/relevance, or --set DIR.
 
     .venv/bin/python bench/relevance.py              # the whole month as one pool
     .venv/bin/python bench/relevance.py --week       # each ISO week of the month on its own
@@ -95,9 +95,7 @@ def load_month(pattern: str = "2025-08-*.json") -> list[Paper]:
     return list(seen.values())
 
 
-def load_profiles(
-    min_relevance: float = DEFAULT_MIN_RELEVANCE, judged: Path = RELEVANCE
-) -> dict[str, Profile]:
+def load_profiles(min_relevance: float, judged: Path) -> dict[str, Profile]:
     """A judged set's profiles as the ranker sees them."""
     data: Any = YAML(typ="safe").load((judged / "profiles.yaml").read_text(encoding="utf-8"))
     return {
@@ -112,7 +110,7 @@ def load_profiles(
     }
 
 
-def load_qrels(judged: Path = RELEVANCE) -> Qrels:
+def load_qrels(judged: Path) -> Qrels:
     """A judged set's judgments: profile → paper → grade."""
     qrels: Qrels = defaultdict(dict)
     for line in (judged / "qrels.tsv").read_text(encoding="utf-8").splitlines():
@@ -150,6 +148,24 @@ def weeks(papers: Iterable[Paper]) -> dict[str, list[Paper]]:
 Scores = dict[str, tuple[float, float]]  # row → (nDCG@10, P@10)
 
 
+def check_set(judged: Path, need_tfidf: bool) -> str | None:
+    """What is wrong with a judged set's folder, or None: a missing file, or profiles, judgments
+    and TF-IDF run that do not name the same profiles (score.py would score a missing one 0)."""
+    files = ["profiles.yaml", "qrels.tsv", *(["runs/tfidf.json"] if need_tfidf else [])]
+    missing = [name for name in files if not (judged / name).is_file()]
+    if missing:
+        return f"no {', '.join(missing)} in it"
+    named = {
+        "profiles.yaml": set(load_profiles(DEFAULT_MIN_RELEVANCE, judged)),
+        "qrels.tsv": set(load_qrels(judged)),
+        **({"runs/tfidf.json": set(load_tfidf(judged))} if need_tfidf else {}),
+    }
+    every = set().union(*named.values())
+    lacking = [f"{name} lacks {', '.join(sorted(every - ids))}" for name, ids in named.items()
+               if ids != every]
+    return "; ".join(lacking) or None
+
+
 def load_tfidf(judged: Path) -> Run:
     """A judged set's TF-IDF baseline run (made by shared/relevance/baselines.py)."""
     return cast(Run, json.loads((judged / "runs" / "tfidf.json").read_text(encoding="utf-8")))
@@ -160,7 +176,7 @@ def score(run: Run, qrels: Path, out: Path | None = None) -> Scores:
     path = out or Path(tempfile.mkdtemp()) / "run.json"
     path.write_text(json.dumps(run, indent=1), encoding="utf-8")
     command = [sys.executable, str(RELEVANCE / "score.py"), str(path), "--qrels", str(qrels)]
-    table = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    table = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     print(table, end="")
     rows = (line.split() for line in table.splitlines()[1:])
     return {row[0]: (float(row[1]), float(row[2])) for row in rows if row and row[0] != "mean"}
@@ -187,9 +203,10 @@ def month(
     listing day as `preview --date 2025-08-29 --lookback 31` does."""
     today = max(p.listed_on for p in papers)
     run = rank_pool(papers, profiles, today, papers, embedder)
-    ours = score(run, judged / "qrels.tsv", out)
+    qrels = judged / "qrels.tsv"
+    ours = score(run, qrels, out)
     print("\n(tfidf baseline)")
-    baseline = score(load_tfidf(judged), judged / "qrels.tsv")
+    baseline = score(load_tfidf(judged), qrels)
     compare(ours, baseline, "profile")
     if check_cli:
         print()
@@ -324,6 +341,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--check-cli checks the month: not with --week or --daily")
     if args.out and args.daily:
         parser.error("--daily counts what digests send and writes no run file: no --out")
+    problem = check_set(args.judged, need_tfidf=not args.daily)
+    if problem:
+        parser.error(f"--set {args.judged}: {problem}")
     try:
         papers, embedder = load_month(), load_embedder() if args.semantic else None
     except ConfigError as exc:

@@ -58,7 +58,8 @@ def _compile(variant: textmatch_phrases.Variant) -> Phrase:
     links = tuple([_link(a, b) for a, b in pairwise(stems)])
     sources = variant.sources
     if variant.synonym:
-        sharing, factor = tuple([sources.count(src) for src in sources]), SYNONYM_FACTOR
+        sharing = tuple([sources.count(src) for src in sources])
+        factor = 1.0 if variant.spelled_out else SYNONYM_FACTOR  # an acronym's long form: in full
     else:
         sharing, factor = _ONCE[: len(sources)], 1.0
     return Phrase(variant.units, stems, links, sources, sharing, variant.swapped, factor)

@@ -15,9 +15,9 @@ from itertools import pairwise
 
 import numpy as np
 
+from newsletter import textmatch_phrases
 from newsletter.models import Paper
 from newsletter.ranking_index import Index, Key, Matrix, sublinear
-from newsletter.ranking_phrases import variants
 from newsletter.ranking_postings import Floats, Ints
 from newsletter.ranking_text import analyse_terms, pair
 
@@ -48,15 +48,18 @@ def topical_many(index: Index, texts: Sequence[str]) -> Matrix:
 @functools.lru_cache(maxsize=65536)
 def _topic_terms(text: str) -> tuple[tuple[Key, float], ...]:
     """A phrase's stems and pairs of stems side by side, with their sublinear TF; memoised, as
-    it depends on the phrase alone."""
-    found = variants(text)
-    stems = [s for unit in found[0].units for s in unit.stems] if found else []
+    it depends on the phrase alone. An ambiguous acronym of the phrase (SPELLED_OUT) counts in
+    both spellings: a paper that defines it writes the long form."""
+    found = textmatch_phrases.variants(text)
+    spellings = [found[0], *(v for v in found if v.spelled_out)] if found else []
     counts: dict[Key, float] = {}
-    for term in stems:
-        counts[term] = counts.get(term, 0.0) + 1.0
-    for a, b in pairwise(stems):
-        if a != b:
-            counts[pair(a, b)] = counts.get(pair(a, b), 0.0) + 1.0
+    for variant in spellings:
+        stems = [s for unit in variant.units for s in unit.stems]
+        for term in stems:
+            counts[term] = counts.get(term, 0.0) + 1.0
+        for a, b in pairwise(stems):
+            if a != b:
+                counts[pair(a, b)] = counts.get(pair(a, b), 0.0) + 1.0
     return tuple((key, sublinear(count)) for key, count in counts.items())
 
 

@@ -40,8 +40,8 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
 # also test-time scaling, "SLM" also a spoken language model. So they are not in
 # textmatch.ACRONYMS, which spells acronyms out in papers too: a paper means them only where it
 # defines them. One way: a profile phrase with the acronym is also matched with its long form
-# (at a synonym's discount), but a phrase with the long form does not match the acronym in a
-# paper that does not say what it means by it.
+# (in full: it is the same term, not another name), but a phrase with the long form does not
+# match the acronym in a paper that does not say what it means by it.
 SPELLED_OUT: tuple[tuple[str, str], ...] = (
     ("ASR", "automatic speech recognition"),
     ("TTS", "text-to-speech"),
@@ -148,13 +148,15 @@ class Variant:
 
     `sources[i]` are the indexes of the phrase's own units that unit i replaces, so a synonym
     carries the weight of the words it replaces rather than its own; `swapped` are the indexes
-    of the units a synonym brought in (they only count together).
+    of the units a synonym brought in (they only count together); `spelled_out`: the synonym
+    is the long form of an acronym of the phrase (SPELLED_OUT), the same term.
     """
 
     units: tuple[Unit, ...]
     sources: tuple[tuple[int, ...], ...]
     synonym: bool
     swapped: tuple[int, ...] = ()
+    spelled_out: bool = False
 
 
 def variants(phrase: str) -> list[Variant]:
@@ -209,10 +211,10 @@ def _synonyms(base: Variant) -> list[Variant]:
     stems = {s for u in base.units for s in u.stems}
     if stems.isdisjoint(_synonym_stems()):
         return out
-    for members, group_stems, swappable in _synonym_groups():
+    for members, group_stems, one_way in _synonym_groups():
         if stems.isdisjoint(group_stems):
             continue
-        for member in members[:swappable]:
+        for member in members[:1] if one_way else members:
             found = _find_units(base.units, member, stems)
             if found is None:
                 continue
@@ -224,7 +226,7 @@ def _synonyms(base: Variant) -> list[Variant]:
                     size = len(other.units)
                     sources = base.sources[:start] + (replaced,) * size + base.sources[end:]
                     swapped = tuple(range(start, start + size))
-                    out.append(Variant(units, sources, synonym=True, swapped=swapped))
+                    out.append(Variant(units, sources, True, swapped, spelled_out=one_way))
     return out
 
 
@@ -236,17 +238,17 @@ class _Member(NamedTuple):
 
 
 @functools.cache
-def _synonym_groups() -> tuple[tuple[tuple[_Member, ...], frozenset[str], int], ...]:
+def _synonym_groups() -> tuple[tuple[tuple[_Member, ...], frozenset[str], bool], ...]:
     """SYNONYMS and SPELLED_OUT analysed once: each group's members, every stem of the group
-    (a phrase with none of them cannot contain a member), and how many of its first members
-    are swapped for the others (all of a SYNONYMS group, the acronym of a SPELLED_OUT pair)."""
+    (a phrase with none of them cannot contain a member), and whether it is one way (a
+    SPELLED_OUT pair: only its first member, the acronym, is swapped for the other)."""
     out = []
-    for group, swappable in [*((g, len(g)) for g in SYNONYMS), *((g, 1) for g in SPELLED_OUT)]:
+    for group, one_way in [*((g, False) for g in SYNONYMS), *((g, True) for g in SPELLED_OUT)]:
         members = []
         for name in group:
             units = tuple(analyse_phrase(name))
             members.append(_Member(units, tuple(s for u in units for s in u.stems)))
-        out.append((tuple(members), frozenset(s for m in members for s in m.stems), swappable))
+        out.append((tuple(members), frozenset(s for m in members for s in m.stems), one_way))
     return tuple(out)
 
 

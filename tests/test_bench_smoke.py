@@ -50,15 +50,40 @@ def test_rank_bench_reports_every_number(capsys: pytest.CaptureFixture[str]) -> 
         assert result[key] > 0
 
 
-def test_relevance_bench_scores_another_judged_set(capsys: pytest.CaptureFixture[str]) -> None:
-    """`--set` scores the profiles of bench/relevance_dev against its judgments, beside its own
-    TF-IDF run, one row per profile of that set and none of the shared set."""
+@pytest.mark.parametrize(
+    ("mode", "total"), [([], "mean"), (["--week"], "mean"), (["--daily"], "all")]
+)
+def test_relevance_bench_scores_another_judged_set(
+    mode: list[str], total: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--set` ranks and scores the profiles of bench/relevance_dev, in every mode: the last
+    table has a row per profile of that set (and none of the shared set) and its total."""
     folder = REPO / "bench" / "relevance_dev"
-    _bench("relevance").main(["--set", str(folder)])
-    table = capsys.readouterr().out.split("\nprofile ")[-1].splitlines()[1:]
-    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in table if line}
-    profiles = {line.split()[0] for line in (folder / "qrels.tsv").read_text().splitlines()}
-    assert set(rows) == profiles | {"mean"}
-    for ndcg, tfidf, diff, precision, tfidf_precision in rows.values():
-        assert 0 < ndcg <= 1 and 0 < tfidf <= 1 and abs(ndcg - tfidf - diff) < 0.0015
-        assert 0 <= precision <= 1 and 0 <= tfidf_precision <= 1
+    _bench("relevance").main(["--set", str(folder), *mode])
+    last = capsys.readouterr().out.split("\nprofile ")[-1].splitlines()[1:]
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in last if line}
+    qrels = (folder / "qrels.tsv").read_text(encoding="utf-8").splitlines()
+    assert set(rows) == {line.split()[0] for line in qrels} | {total}
+    if not mode:  # nDCG, TF-IDF's, their difference, P@10, TF-IDF's
+        for ndcg, tfidf, diff, precision, tfidf_precision in rows.values():
+            assert 0 < ndcg <= 1 and 0 < tfidf <= 1 and abs(ndcg - tfidf - diff) < 0.0015
+            assert 0 <= precision <= 1 and 0 <= tfidf_precision <= 1
+
+
+def test_relevance_bench_refuses_a_set_that_does_not_add_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A judged set whose profiles and judgments name different profiles is refused before
+    anything is ranked (score.py would score the missing profile 0, quietly)."""
+    folder = REPO / "bench" / "relevance_dev"
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "tfidf.json").write_bytes((folder / "runs" / "tfidf.json").read_bytes())
+    profiles = (folder / "profiles.yaml").read_text(encoding="utf-8")
+    (tmp_path / "profiles.yaml").write_text(profiles.replace("speech-audio", "speech"))
+    with pytest.raises(SystemExit):
+        _bench("relevance").main(["--set", str(tmp_path)])
+    assert "no qrels.tsv" in capsys.readouterr().err
+    (tmp_path / "qrels.tsv").write_bytes((folder / "qrels.tsv").read_bytes())
+    with pytest.raises(SystemExit):
+        _bench("relevance").main(["--set", str(tmp_path)])
+    assert "profiles.yaml lacks speech-audio" in capsys.readouterr().err

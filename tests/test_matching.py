@@ -15,6 +15,7 @@ from newsletter.models import Paper, Profile, Ranking, Topic
 from newsletter.ranking_evidence import Key
 from newsletter.ranking_postings import gather
 from newsletter.ranking_text import analyse_paper, analyse_terms
+from newsletter.textmatch_phrases import SPELLED_OUT
 
 DAY = dt.date(2025, 8, 12)
 FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "hf" / "daily_papers"
@@ -169,6 +170,18 @@ def test_an_ambiguous_acronym_in_a_phrase_matches_it_and_its_long_form(
     )
     picked = ids(rank(topics(acronym), candidates))
     assert {"2508.00001", "2508.00002", "2508.00003"} <= set(picked)
+
+
+@pytest.mark.parametrize("acronym", ["ASR", "TTS", "SLM"])
+def test_an_ambiguous_acronym_counts_in_full_where_a_paper_defines_it(acronym: str) -> None:
+    """A paper that says what it means by the acronym matches a phrase with the acronym as well
+    as one that leaves it undefined (not at a synonym's discount: it is the same term)."""
+    long_form = dict(SPELLED_OUT)[acronym]
+    undefined = paper("2508.00001", "Faster decoding", f"We make {acronym} decoding fast.")
+    defined = paper("2508.00002", "Faster decoding", f"We make {long_form} ({acronym}) fast.")
+    ranking = rank(topics(acronym), day(undefined, defined))
+    score = {r.paper.id: r.score for r in ranking.picked}
+    assert score["2508.00002"] >= score["2508.00001"] > 0
 
 
 @pytest.mark.parametrize(
