@@ -9,18 +9,29 @@ the time of a ranking. Paused, it catches up with one young collection after the
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+_inside = 0  # blocks running now, in any thread
+_paused_here = False  # whether the first of them turned the collector off
 
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Run a block with the cyclic collector off, and on again after it if it was on."""
-    if not gc.isenabled():  # paused already (an outer block, or the caller's choice)
-        yield
-        return
-    gc.disable()
+    """Run a block with the cyclic collector off, and on again when the last block running
+    (in any thread) ends, if it was on before the first began."""
+    global _inside, _paused_here
+    with _lock:
+        if _inside == 0:
+            _paused_here = gc.isenabled()
+            gc.disable()
+        _inside += 1
     try:
         yield
     finally:
-        gc.enable()
+        with _lock:
+            _inside -= 1
+            if _inside == 0 and _paused_here:
+                gc.enable()

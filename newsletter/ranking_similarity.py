@@ -53,13 +53,16 @@ def _topic_terms(text: str) -> tuple[tuple[Key, float], ...]:
     found = textmatch_phrases.variants(text)
     spellings = [found[0], *(v for v in found if v.spelled_out)] if found else []
     counts: dict[Key, float] = {}
-    for variant in spellings:
+    for variant in spellings:  # a term of several spellings counts as often as in the most
         stems = [s for unit in variant.units for s in unit.stems]
+        own: dict[Key, float] = {}
         for term in stems:
-            counts[term] = counts.get(term, 0.0) + 1.0
+            own[term] = own.get(term, 0.0) + 1.0
         for a, b in pairwise(stems):
             if a != b:
-                counts[pair(a, b)] = counts.get(pair(a, b), 0.0) + 1.0
+                own[pair(a, b)] = own.get(pair(a, b), 0.0) + 1.0
+        for key, count in own.items():
+            counts[key] = max(counts.get(key, 0.0), count)
     return tuple((key, sublinear(count)) for key, count in counts.items())
 
 

@@ -73,6 +73,12 @@ ACRONYMS: Mapping[str, str] = {
     "vqa": "visual question answering",
 }
 
+# Acronyms with two common meanings ("ASR": speech recognition or the attack success rate; "TTS":
+# text-to-speech or test-time scaling; "SLM": a small or a spoken language model): not in
+# ACRONYMS, so a paper means one only where it defines it (`textmatch_phrases.SPELLED_OUT` says
+# how a profile phrase matches them). Their plurals are read as the acronym ("SLMs": "slm").
+AMBIGUOUS_ACRONYMS = frozenset({"asr", "tts", "slm"})
+
 _SENTENCE_END = re.compile(r"[.!?;:](?:\s|$)|\n\s*\n|\s[-–—]\s")
 WORD = re.compile(r"[A-Za-z0-9]+")
 _DEFINITION = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9})\)")
@@ -313,9 +319,17 @@ def words(text: str, local: Mapping[str, str] = {}, *, query: bool = False) -> I
             continue
         long_form = expand_word(word, local, query=query)
         if long_form is None:
-            yield word.lower()
+            yield lower_word(word, query=query)
         else:
             yield from WORD.findall(join_prefixes(long_form).lower())
+
+
+def lower_word(word: str, *, query: bool) -> str:
+    """The word in lower case, or the singular of an AMBIGUOUS_ACRONYMS plural ("ASRs"; in a
+    profile phrase, any case)."""
+    lower = word.lower()
+    plural = len(lower) > 2 and lower[-1] == "s" and lower[:-1] in AMBIGUOUS_ACRONYMS
+    return lower[:-1] if plural and (query or is_acronym_shaped(word[:-1])) else lower
 
 
 def analyse(text: str, local: Mapping[str, str] = {}, *, query: bool = False) -> list[list[str]]:

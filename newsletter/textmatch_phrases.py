@@ -14,7 +14,15 @@ import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from newsletter.textmatch import STOPWORDS, WORD, expand_word, fold, join_prefixes, stem
+from newsletter.textmatch import (
+    STOPWORDS,
+    WORD,
+    expand_word,
+    fold,
+    join_prefixes,
+    lower_word,
+    stem,
+)
 
 # Phrases that ML papers use for the same thing. A profile phrase that contains one member is
 # also matched with each other member in its place (at a discount, see `matching`).
@@ -36,12 +44,10 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("mathematical", "math"),
 )
 
-# Acronyms with two common meanings in ML papers: "ASR" is also the attack success rate, "TTS"
-# also test-time scaling, "SLM" also a spoken language model. So they are not in
-# textmatch.ACRONYMS, which spells acronyms out in papers too: a paper means them only where it
-# defines them. One way: a profile phrase with the acronym is also matched with its long form
-# (in full: it is the same term, not another name), but a phrase with the long form does not
-# match the acronym in a paper that does not say what it means by it.
+# The acronyms of textmatch.AMBIGUOUS_ACRONYMS and the long form a profile phrase means by them.
+# One way: a phrase with the acronym is also matched with its long form (in full: it is the same
+# term, not another name), but a phrase with the long form does not match the acronym in a paper
+# that does not say what it means by it.
 SPELLED_OUT: tuple[tuple[str, str], ...] = (
     ("ASR", "automatic speech recognition"),
     ("TTS", "text-to-speech"),
@@ -138,7 +144,9 @@ def _query_stems(word: str) -> tuple[str, ...]:
     """The stems of one word of a profile phrase (an acronym's are its long form's, a stop
     word has none)."""
     long_form = expand_word(word, {}, query=True)
-    parts = WORD.findall(join_prefixes(long_form).lower()) if long_form else [word.lower()]
+    if long_form is None:
+        return tuple(stem(w) for w in [lower_word(word, query=True)] if w not in STOPWORDS)
+    parts = WORD.findall(join_prefixes(long_form).lower())
     return tuple(stem(w) for w in parts if w not in STOPWORDS)
 
 

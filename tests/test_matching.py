@@ -4,12 +4,15 @@ ranking rules, table by table."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import threading
 from pathlib import Path
 
 import pytest
 
 from newsletter import textmatch
+from newsletter.gc_paused import gc_paused
 from newsletter.matching import Candidates, Request, rank, rank_many
 from newsletter.models import Paper, Profile, Ranking, Topic
 from newsletter.ranking_evidence import Key
@@ -148,6 +151,12 @@ def test_phrase_beats_scattered_words(
     assert ids(rank(topics(phrase), candidates))[0] == "2508.00001"
 
 
+# What else the ambiguous acronyms (textmatch.AMBIGUOUS_ACRONYMS) stand for in ML papers.
+OTHER_MEANING = {
+    "ASR": "attack success rate", "TTS": "test-time scaling", "SLM": "spoken language model"
+}
+
+
 @pytest.mark.parametrize(
     ("acronym", "undefined", "defined", "spelled"),
     [
@@ -162,14 +171,19 @@ def test_phrase_beats_scattered_words(
 def test_an_ambiguous_acronym_in_a_phrase_matches_it_and_its_long_form(
     acronym: str, undefined: str, defined: str, spelled: str
 ) -> None:
-    """A phrase "ASR" or "TTS" matches the acronym, however the paper uses it (the subscriber
-    wrote those letters), and the long form, spelled out or defined by the paper."""
+    """A phrase "ASR", "TTS" or "SLM" (or their plurals) matches the acronym where a paper
+    leaves it undefined (the subscriber wrote those letters), and the long form, spelled out or
+    defined by the paper; not a paper that defines the acronym as something else."""
     candidates = day(
         paper("2508.00001", undefined), paper("2508.00002", "Noisy inputs", defined),
         paper("2508.00003", spelled),
+        paper("2508.00004", "Plural", f"We compare {acronym}s on phones."),
+        paper("2508.00005", "Other", f"A {OTHER_MEANING[acronym]} ({acronym}). {acronym} wins."),
     )
-    picked = ids(rank(topics(acronym), candidates))
-    assert {"2508.00001", "2508.00002", "2508.00003"} <= set(picked)
+    for phrase in (acronym, f"{acronym}s", f"{acronym.lower()}s"):
+        picked = ids(rank(topics(phrase), candidates))
+        assert {"2508.00001", "2508.00002", "2508.00003", "2508.00004"} <= set(picked), phrase
+        assert "2508.00005" not in picked
 
 
 @pytest.mark.parametrize("acronym", ["ASR", "TTS", "SLM"])
@@ -802,3 +816,33 @@ def test_ranking_many_at_once_equals_ranking_each_alone() -> None:
                   liked_papers=c.liked_papers) for c in cases]
     assert together == alone
     assert sum(len(r.picked) for r in together) > 20  # the cases do pick papers
+
+
+def test_the_garbage_collector_is_paused_while_batches_run_in_any_thread() -> None:
+    """`gc_paused` blocks may overlap in threads (the scheduler's jobs): the collector stays off
+    until the last one ends, even when the first to begin ends first, comes back on after an
+    error, and stays off if it was off."""
+    inside, release = threading.Event(), threading.Event()
+
+    def batch() -> None:
+        with gc_paused():
+            inside.set()
+            release.wait(5)
+
+    assert gc.isenabled()
+    other = threading.Thread(target=batch)
+    with pytest.raises(ValueError), gc_paused():
+        other.start()
+        inside.wait(5)
+        raise ValueError
+    assert not gc.isenabled()  # the other thread's batch, begun second, still runs
+    release.set()
+    other.join(5)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()
