@@ -74,10 +74,15 @@ ACRONYMS: Mapping[str, str] = {
 }
 
 # Acronyms with two common meanings ("ASR": speech recognition or the attack success rate; "TTS":
-# text-to-speech or test-time scaling; "SLM": a small or a spoken language model): not in
-# ACRONYMS, so a paper means one only where it defines it (`textmatch_phrases.SPELLED_OUT` says
-# how a profile phrase matches them). Their plurals are read as the acronym ("SLMs": "slm").
-AMBIGUOUS_ACRONYMS = frozenset({"asr", "tts", "slm"})
+# text-to-speech or test-time scaling; "SLM": a small or a spoken language model), and the long
+# form a profile phrase means by them. Not in ACRONYMS, so a paper means one only where it
+# defines it (`textmatch_phrases.SPELLED_OUT` says how a profile phrase matches them). Their
+# plurals are read as the acronym ("SLMs": "slm").
+AMBIGUOUS_ACRONYMS: Mapping[str, str] = {
+    "asr": "automatic speech recognition",
+    "tts": "text-to-speech",
+    "slm": "small language model",
+}
 
 _SENTENCE_END = re.compile(r"[.!?;:](?:\s|$)|\n\s*\n|\s[-–—]\s")
 WORD = re.compile(r"[A-Za-z0-9]+")

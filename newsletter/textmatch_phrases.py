@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from newsletter.textmatch import (
+    AMBIGUOUS_ACRONYMS,
     STOPWORDS,
     WORD,
     expand_word,
@@ -44,14 +45,11 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("mathematical", "math"),
 )
 
-# The acronyms of textmatch.AMBIGUOUS_ACRONYMS and the long form a profile phrase means by them.
-# One way: a phrase with the acronym is also matched with its long form (in full: it is the same
-# term, not another name), but a phrase with the long form does not match the acronym in a paper
-# that does not say what it means by it.
-SPELLED_OUT: tuple[tuple[str, str], ...] = (
-    ("ASR", "automatic speech recognition"),
-    ("TTS", "text-to-speech"),
-    ("SLM", "small language model"),
+# textmatch.AMBIGUOUS_ACRONYMS as (acronym, long form). One way: a phrase with the acronym is
+# also matched with its long form (in full: it is the same term, not another name), but a phrase
+# with the long form does not match the acronym in a paper that does not say what it means by it.
+SPELLED_OUT: tuple[tuple[str, str], ...] = tuple(
+    (acronym.upper(), long_form) for acronym, long_form in AMBIGUOUS_ACRONYMS.items()
 )
 
 MAX_PHRASE_WORDS = 16  # a topic is a phrase, not a paragraph: words past this are ignored
@@ -145,8 +143,9 @@ def _query_stems(word: str) -> tuple[str, ...]:
     word has none)."""
     long_form = expand_word(word, {}, query=True)
     if long_form is None:
-        return tuple(stem(w) for w in [lower_word(word, query=True)] if w not in STOPWORDS)
-    parts = WORD.findall(join_prefixes(long_form).lower())
+        parts = [lower_word(word, query=True)]
+    else:
+        parts = WORD.findall(join_prefixes(long_form).lower())
     return tuple(stem(w) for w in parts if w not in STOPWORDS)
 
 
