@@ -676,6 +676,53 @@ def test_min_relevance_sets_how_strong_a_match_must_be(
     assert left_out in reasons.values()
 
 
+SQUARELY = paper(
+    "2508.00001",
+    "Sparse attention for long contexts",
+    "Sparse attention shrinks the KV cache. We study sparse attention and KV cache eviction.",
+)
+IN_PASSING = paper("2508.00002", "Other things", "Attention heads in speech and sparse kernels.")
+BY_AUTHOR = paper("2508.00003", "Protein folding", "Nothing here.", authors=("Ada Lovelace",))
+
+
+@pytest.mark.parametrize(
+    ("papers", "profile", "picked"),
+    [
+        ((SQUARELY, IN_PASSING), topics("sparse attention", "KV cache"), ["2508.00001"]),
+        ((IN_PASSING,), topics("sparse attention", "KV cache"), ["2508.00002"]),
+        (
+            (SQUARELY, IN_PASSING),
+            topics("sparse attention", "KV cache", min_relevance=0.0),
+            ["2508.00001", "2508.00002"],
+        ),
+        (
+            (BY_AUTHOR, IN_PASSING),
+            topics("sparse attention", "KV cache", authors=("Ada Lovelace",)),
+            ["2508.00003", "2508.00002"],
+        ),
+        (
+            (SQUARELY, BY_AUTHOR, IN_PASSING),
+            topics("sparse attention", "KV cache", authors=("Ada Lovelace",)),
+            ["2508.00001", "2508.00003"],
+        ),
+    ],
+)
+def test_a_weak_match_beside_a_strong_one_is_left_out(
+    papers: tuple[Paper, ...], profile: Profile, picked: list[str]
+) -> None:
+    """A paper that shares a few words with the profile (0.158 here, above min_relevance) is
+    sent on a day without a better match, and left out on a day with a paper squarely about
+    the topics (it has less than RELATIVE_FLOOR of that paper's relevance), unless
+    min_relevance is 0. A followed author's paper is always sent, and its bonus for the author
+    does not raise the bar for the others."""
+    ranking = rank(profile, day(*papers), explain=True)
+    assert ids(ranking) == picked
+    if "2508.00002" not in picked:
+        assert excluded_reason(ranking, "2508.00002") == (
+            "weak beside the best match (0.158 < 0.15 x 1.214 = 0.182)"
+        )
+
+
 @pytest.mark.parametrize(
     "profile", [Profile(min_relevance=1.0), Profile(arxiv_categories=("cs.CL",), min_relevance=1.0)]
 )
