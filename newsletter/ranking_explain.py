@@ -2,9 +2,9 @@
 
 The first reason that applies wins, in this order: "already sent", "liked: already read",
 "excluded: <phrase>", "below min_upvotes (3 < 5)", "not in cs.CL", then for the papers that
-could have been sent: "below the cut (score 0.412)", "weak match (0.080 < 0.12)", "weak beside
-the best match (0.140 < 0.15 x 1.200 = 0.180)" or "no topic matched". Followed authors pass every
-filter but the first two.
+could have been sent: "below the cut (score 0.412)", "weak match (0.080 < 0.12)", "weak
+beside the best match (0.140 < 0.180, the best has 1.200)" or "no topic matched". Followed
+authors pass every filter but the first two.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Collection
 from newsletter.models import Excluded
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Vector
-from newsletter.ranking_score import RELATIVE_FLOOR, Plan, qualify, relative_floors, relevance
+from newsletter.ranking_score import Plan, best_matches, floors, qualify, relevance
 
 
 def explain(
@@ -22,8 +22,9 @@ def explain(
 ) -> tuple[Excluded, ...]:
     """Every candidate that was not picked, with the first reason that applies to it."""
     matrix = relevance([plan], c)
-    floor = float(relative_floors([plan], matrix, score[None, :])[0])
-    rel, scores, least = matrix[0].tolist(), score.tolist(), (qualify(plan), floor)
+    best = best_matches([plan], matrix, score[None, :])
+    rel, scores = matrix[0].tolist(), score.tolist()
+    least = (qualify(plan), float(floors(best)[0]), float(best[0]))
     blocks = _blocks(plan, c, seen)
     return tuple(
         Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc], *least))
@@ -53,9 +54,9 @@ def _blocks(plan: Plan, c: Candidates, seen: Collection[str]) -> dict[int, str]:
     return out
 
 
-def _why_not(rel: float, score: float, least: float, floor: float) -> str:
+def _why_not(rel: float, score: float, least: float, floor: float, best: float) -> str:
     """The reason for a paper that may be sent but was not picked (`least`: the relevance it
-    needed, `floor`: the share of the best match's that it needed too)."""
+    needed, `floor`: what it needed beside the best match, of relevance `best`)."""
     if score > 0:
         return f"below the cut (score {score:.3f})"
     if rel <= 0:
@@ -63,6 +64,5 @@ def _why_not(rel: float, score: float, least: float, floor: float) -> str:
     if rel < least:
         return f"weak match ({rel:.3f} < {least:g})"
     if rel < floor:
-        best = f"{RELATIVE_FLOOR:g} x {floor / RELATIVE_FLOOR:.3f} = {floor:.3f}"
-        return f"weak beside the best match ({rel:.3f} < {best})"
+        return f"weak beside the best match ({rel:.3f} < {floor:.3f}, the best has {best:.3f})"
     return f"below the cut (score {score:.3f})"

@@ -23,6 +23,7 @@ TOPICAL_SHARE = 0.25  # weight of the TF-IDF cosine beside the phrase matches (1
 LIKED_WEIGHT = 1.2
 AUTHOR_BONUS = 1.0
 RELATIVE_FLOOR = 0.15  # a pick needs this share of the relevance of the profile's best match
+FLOOR_CAP = 0.25  # but never more: a whole phrase said once in an abstract scores about 0.26
 
 
 class Topic(NamedTuple):
@@ -150,36 +151,31 @@ def scores(plans: Sequence[Plan], c: Candidates, seen: Sequence[Collection[str]]
     minimum = np.array([plan.profile.min_upvotes for plan in plans])
     if minimum.any():
         score[c.facts.upvotes[None, :] < minimum[:, None]] = 0.0
-    for row, plan, ids in zip(score, plans, seen, strict=True):
+    for row, plan, authors, ids in zip(score, plans, kept, seen, strict=True):
         if plan.excludes or plan.profile.arxiv_categories:
             _filter(plan, c, row)
-        _unwanted(c, row, plan, ids)
-    np.putmask(score, rel < relative_floors(plans, rel, score)[:, None], 0.0)
-    for row, plan, authors, ids in zip(score, plans, kept, seen, strict=True):
         if authors is not None:
-            row[plan.authors] = authors  # followed authors pass every filter...
-            _unwanted(c, row, plan, ids)  # ...but "already sent" and "liked: already read"
+            row[plan.authors] = authors  # followed authors pass every filter
+        for unwanted in (ids, plan.liked_ids):
+            if unwanted:
+                row[positions(c, unwanted)] = 0.0
+    weak = rel < floors(best_matches(plans, rel, score))[:, None]
+    for row, plan in zip(weak, plans, strict=True):
+        if plan.authors:
+            row[plan.authors] = False  # followed authors' papers are never weak
+    np.putmask(score, weak, 0.0)
     return score
 
 
-def _unwanted(c: Candidates, score: Vector, plan: Plan, seen: Collection[str]) -> None:
-    """Zero the scores of the papers already sent and of the liked ones, in place."""
-    for unwanted in (seen, plan.liked_ids):
-        if unwanted:
-            score[positions(c, unwanted)] = 0.0
+def best_matches(plans: Sequence[Plan], rel: Matrix, score: Matrix) -> Vector:
+    """Each profile's best relevance among the papers it may be sent (a score above 0),
+    leaving out the followed authors' bonus; 0 for a profile the floor does not apply to
+    (without interests, or with min_relevance 0). Alike from the scores before and after the
+    floor (`ranking_explain` reads the final ones): the floor spares the best paper and the
+    followed authors' papers.
 
-
-def relative_floors(plans: Sequence[Plan], rel: Matrix, score: Matrix) -> Vector:
-    """The least relevance a pick needs beside the profile's best match: RELATIVE_FLOOR of
-    the best relevance among the papers it may be sent (a score above 0), leaving out the
-    followed authors' bonus; 0 for a profile without interests or with min_relevance 0.
-    With the semantic ranker, meaning counts here (a paper close in meaning to the profile
-    can stay beside its best match); min_relevance is still met by words alone.
-
-    On a day with a paper squarely about a profile's topics, a paper that shares one common
-    word with them is a near miss; on a day without, the floor is below min_relevance and
-    changes nothing. On the judged month this left out a tenth of what daily digests send,
-    for 2 of 349 relevant papers (none squarely relevant).
+    With the semantic ranker, meaning counts here (a paper close in meaning to the profile can
+    stay beside its best match); min_relevance is still met by words alone.
     """
     basis = np.where(score > 0.0, rel, 0.0)
     for row, plan in zip(basis, plans, strict=True):
@@ -187,8 +183,22 @@ def relative_floors(plans: Sequence[Plan], rel: Matrix, score: Matrix) -> Vector
             row[plan.authors] = np.maximum(row[plan.authors] - AUTHOR_BONUS, 0.0)
     best = basis.max(axis=1) if basis.shape[1] else np.zeros(len(plans))
     active = [plan.interests and plan.profile.min_relevance > 0 for plan in plans]
-    floors: Vector = RELATIVE_FLOOR * best * np.array(active, dtype=bool)
-    return floors
+    found: Vector = best * np.array(active, dtype=bool)
+    return found
+
+
+def floors(best: Vector) -> Vector:
+    """The least relevance a pick needs beside the profile's best match: RELATIVE_FLOOR of it,
+    at most FLOOR_CAP.
+
+    On a day with a paper squarely about several of a profile's topics, a paper that has only
+    some words of one of them is a near miss; on a day without, the floor is below
+    min_relevance and changes nothing. The cap keeps every paper that has a phrase whole,
+    however strong the best match (a heavily weighted topic). On the judged month this left
+    out a tenth of what daily digests send, for 2 of 349 relevant papers (none of grade 2).
+    """
+    least: Vector = np.minimum(RELATIVE_FLOOR * best, FLOOR_CAP)
+    return least
 
 
 def _multipliers(c: Candidates, knobs: list[tuple[float, float]]) -> Matrix:

@@ -18,8 +18,10 @@ WEIGHT * (cosine - FLOOR) of relevance. So among the papers that match the profi
 those about what the subscriber reads rank above those that only use the same words.
 
 Meaning reorders, it never qualifies: only papers relevant enough by their words (the profile's
-`min_relevance`) gain, so a digest has the same papers to choose from as with the lexical
-ranker, and every pick still says which phrases it matched. On the judged set, letting meaning
+`min_relevance`) gain, so meaning never brings in a paper that the words did not find, and
+every pick still says which phrases it matched. (Beside the best match it counts: a paper close
+in meaning can stay above the floor that `ranking_score.best_matches` sets, one far can fall
+below it.) On the judged set, letting meaning
 qualify papers too added 56 picks to the weekly digests for 2 more relevant papers: it filled
 digests, which they must not.
 Exclusions stay lexical too: cosines to an exclude phrase, or to the papers it excludes, pushed

@@ -3,6 +3,7 @@ ranking rules, table by table."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import json
@@ -719,8 +720,68 @@ def test_a_weak_match_beside_a_strong_one_is_left_out(
     assert ids(ranking) == picked
     if "2508.00002" not in picked:
         assert excluded_reason(ranking, "2508.00002") == (
-            "weak beside the best match (0.158 < 0.15 x 1.214 = 0.182)"
+            "weak beside the best match (0.158 < 0.182, the best has 1.214)"
         )
+
+
+MENTION = paper("2508.00006", "Faster inference", "We add speculative decoding to a server.")
+ALL_FOUR = paper(
+    "2508.00007",
+    "Sparse attention, KV cache and speculative decoding for long context",
+    "Sparse attention, KV cache, long context and speculative decoding.",
+)
+
+
+@pytest.mark.parametrize(
+    ("profile", "papers", "picked", "left_out"),
+    [
+        (
+            topics("sparse attention", "KV cache", "long context", "speculative decoding"),
+            (ALL_FOUR, MENTION, IN_PASSING),
+            ["2508.00007", "2508.00006"],
+            "weak beside the best match (0.179 < 0.250, the best has 2.667)",
+        ),
+        (
+            Profile(topics=(Topic("sparse attention", 10.0), Topic("speculative decoding"))),
+            (SQUARELY, MENTION),
+            ["2508.00001", "2508.00006"],
+            None,
+        ),
+    ],
+)
+def test_a_phrase_said_whole_survives_any_best_match(
+    profile: Profile, papers: tuple[Paper, ...], picked: list[str], left_out: str | None
+) -> None:
+    """The floor is at most FLOOR_CAP, below a phrase said once in an abstract: a best paper
+    that matches four topics, or a topic weighted 10, does not silence a paper that has one
+    of the other phrases whole."""
+    ranking = rank(dataclasses.replace(profile, trending=0.0), day(*papers), explain=True)
+    assert ids(ranking) == picked
+    if left_out:
+        assert excluded_reason(ranking, "2508.00002") == left_out
+
+
+def test_the_floor_explained_is_the_floor_applied() -> None:
+    """A followed author's paper passes every filter, an exclude phrase included, so its
+    relevance from the topics (without the author's bonus) is the best match that sets the
+    floor, in the ranking and in its explanation alike."""
+    excluded = paper(
+        "2508.00008",
+        "Sparse attention and KV cache for protein folding",
+        "Sparse attention and KV cache for protein folding.",
+        authors=("Ada Lovelace",),
+    )
+    profile = topics(
+        "sparse attention", "KV cache", authors=("Ada Lovelace",), exclude=("protein folding",),
+        trending=0.0,
+    )
+    ranking = rank(profile, day(excluded, SQUARELY, IN_PASSING), explain=True)
+    assert [(r.paper.id, round(r.score, 3)) for r in ranking.picked] == [
+        ("2508.00008", 2.333), ("2508.00001", 1.223)
+    ]
+    assert excluded_reason(ranking, "2508.00002") == (
+        "weak beside the best match (0.159 < 0.200, the best has 1.333)"
+    )
 
 
 @pytest.mark.parametrize(
