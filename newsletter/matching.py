@@ -46,9 +46,9 @@ The score of a paper (higher is better) is
   (`ranking_candidates`).
 
 A paper needs relevance >= the profile's `min_relevance` (QUALIFY, 0.12, unless it says
-otherwise), and >= RELATIVE_FLOOR of the relevance of the best paper the profile may be sent
-(a near miss beside a squarely relevant paper is left out), or a followed author, to be
-picked; `min_relevance: 0` turns both off. An exclude phrase matched at HARD_EXCLUDE
+otherwise), and >= RELATIVE_FLOOR of the relevance of the best paper the profile may be sent,
+at most FLOOR_CAP (a near miss beside a squarely relevant paper is left out), or a followed
+author, to be picked; `min_relevance: 0` turns both off. An exclude phrase matched at HARD_EXCLUDE
 disqualifies a paper. Followed authors' papers pass every filter (exclusions, min_upvotes,
 categories) but not `seen` or `liked`.
 """
