@@ -40,6 +40,8 @@ DIGEST_TITLE = "Paper digest"
 
 # Gmail clips an HTML part larger than 102 KB; stay a little below it.
 HTML_BUDGET = 100_000
+MATCHED = "matched: "  # how the ranker's reason of matched phrases begins
+
 # How long a card's summary or abstract may be: the first is the normal length, the others are
 # tried in turn when the HTML is over budget, before papers are dropped.
 CLIP_STEPS = (600, 320, 160)
@@ -249,6 +251,39 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
+def _is_squarely(item: RankedPaper, phrases: set[str]) -> bool:
+    """Whether a pick has one of the profile's phrases whole ("matched: image editing"), is by
+    a followed author or like a liked paper, rather than sharing some words with the topics
+    ("matched: language"): a digest of only the latter must not claim to be on the topics."""
+    for reason in item.reasons:
+        if reason.startswith(("by ", "like ")):
+            return True
+        if reason.startswith(MATCHED):
+            labels = reason[len(MATCHED):].split(", ")
+            if any(label.removesuffix(" (title)").casefold() in phrases for label in labels):
+                return True
+    return False
+
+
+def _summary(papers: Sequence[RankedPaper], topics: Sequence[str]) -> str:
+    """The line under the title: how many papers, how many of them squarely on the topics (see
+    `_is_squarely`), how many trending."""
+    noun = "paper" if len(papers) == 1 else "papers"
+    if not topics:
+        summary = f"{len(papers)} new {noun} for you"
+    else:
+        phrases = {phrase.casefold() for phrase in topics}
+        squarely = sum(1 for item in papers if _is_squarely(item, phrases))
+        if squarely == len(papers):
+            summary = f"{len(papers)} new {noun} on your topics"
+        elif squarely:
+            summary = f"{len(papers)} new {noun}, {squarely} squarely on your topics"
+        else:
+            summary = f"{len(papers)} new {noun} near your topics"
+    trending = sum(1 for item in papers if _is_trending(item))
+    return summary + (f", {trending} trending" if trending else "")
+
+
 def _is_trending(item: RankedPaper) -> bool:
     return item.paper.upvotes >= TRENDING_VOTES or any(
         reason.startswith("trending") for reason in item.reasons)
@@ -356,10 +391,7 @@ class Renderer:
         """What every attempt of one digest shares: header, subject, preheader, footer."""
         papers = digest.papers
         noun = "paper" if len(papers) == 1 else "papers"
-        topics = [t.phrase for t in digest.subscriber.profile.topics]
-        trending = sum(1 for item in papers if _is_trending(item))
-        summary = f"{len(papers)} new {noun} " + ("on your topics" if topics else "for you")
-        summary += f", {trending} trending" if trending else ""
+        summary = _summary(papers, [t.phrase for t in digest.subscriber.profile.topics])
         titles = " · ".join(clean_line(item.paper.title) for item in papers[:3])
         return {
             **self._frame(digest.subscriber, digest.digest_date, manage),

@@ -253,8 +253,37 @@ def test_header_summary_counts_papers_and_trending() -> None:
     digest = dataclasses.replace(digest, papers=(
         *digest.papers[:2], RankedPaper(papers[2], 1.0, ("trending: 12 votes",))))
     rendered = Renderer().render(digest, "reply.")
-    assert "3 new papers on your topics, 2 trending" in rendered.text
-    assert "3 new papers on your topics, 2 trending" in rendered.html
+    assert "3 new papers, 2 squarely on your topics, 2 trending" in rendered.text
+    assert "3 new papers, 2 squarely on your topics, 2 trending" in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("reasons", "summary"),
+    [
+        ([("matched: security (title)",), ("matched: Security, attacks",)],
+         "2 new papers on your topics"),
+        ([("matched: security",), ("matched: attacks",)],
+         "2 new papers, 1 squarely on your topics"),
+        ([("matched: attacks",), ("matched: language, attacks (title)",)],
+         "2 new papers near your topics"),
+        ([("matched: attacks", "by Ada Lovelace"), ("matched: attacks", "like 2508.00009")],
+         "2 new papers on your topics"),
+    ],
+)
+def test_header_says_how_many_papers_are_squarely_on_the_topics(
+    reasons: list[tuple[str, ...]], summary: str
+) -> None:
+    """A digest of papers that only share words with the topics ("matched: language" for
+    "secure language models") does not claim to be on them: a pick is squarely on them when
+    it has a phrase whole, is by a followed author or like a liked paper."""
+    profile = Profile(topics=(Topic("security"), Topic("secure language models")))
+    subscriber = Subscriber(email="r@lab.example", name="Reader", profile=profile)
+    papers = [_paper(id=f"2508.0000{i}") for i in (1, 2)]
+    digest = Digest(subscriber, dt.date(2025, 8, 29), dt.date(2025, 8, 29),
+                    tuple(RankedPaper(p, 1.0, r) for p, r in zip(papers, reasons, strict=True)),
+                    "<id@lab.example>")
+    rendered = Renderer().render(digest, "reply.")
+    assert summary in rendered.text and summary in rendered.html
 
 
 def test_card_shows_every_part_of_a_paper() -> None:
