@@ -85,8 +85,14 @@ def fetch(
         list[Path] | None,
         typer.Option("--file", help="Import a recorded response instead of the network."),
     ] = None,
+    more: Annotated[
+        list[Path] | None,
+        typer.Argument(help="More recorded responses to import, as with --file (a glob).",
+                       show_default=False),
+    ] = None,
 ) -> None:
     """Store new papers from the sources (or from recorded files)."""
+    file = [*(file or ()), *(more or ())]
     settings = load_settings()
     subscribers = subscribers_of(settings) if settings.subscribers.exists() or not file else ()
     wanted = _sources(source, subscribers)

@@ -34,6 +34,16 @@ def _fetch(capsys: pytest.CaptureFixture[str], day: str) -> str:
     return out
 
 
+def test_fetch_imports_every_file_given(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--file` takes several files, as a shell glob gives them (`--file days/*.json`), and
+    plain arguments are files too."""
+    first, second, third = (str(HF_DAYS / f"2025-08-{day}.json") for day in (25, 26, 27))
+    code, out, _ = _run(capsys, "fetch", "--file", first, second)
+    assert code == 0 and "2025-08-25" in out and "2025-08-26" in out
+    code, out, _ = _run(capsys, "fetch", third)
+    assert code == 0 and "2025-08-27" in out and "new" in out
+
+
 def test_daily_job_end_to_end(workdir: Path, smtp: SmtpServer,
                               capsys: pytest.CaptureFixture[str]) -> None:
     """One well-formed digest each; a rerun sends nothing; day two sends only unseen papers."""
