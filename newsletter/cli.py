@@ -87,7 +87,7 @@ def fetch(
     ] = None,
     more: Annotated[
         list[Path] | None,
-        typer.Argument(metavar="FILE...", help="More recorded responses to import, as with --file.",
+        typer.Argument(metavar="FILE", help="More recorded responses to import, as with --file.",
                        show_default=False),
     ] = None,
 ) -> None:
