@@ -3,7 +3,7 @@
 The first reason that applies wins, in this order: "already sent", "liked: already read",
 "excluded: <phrase>", "below min_upvotes (3 < 5)", "not in cs.CL", then for the papers that
 could have been sent: "below the cut (score 0.412)", "weak match (0.080 < 0.12)", "weak
-beside the best match (0.140 < 0.180, the best has 1.200)" or "no topic matched". Followed
+beside the best match (0.140 < 0.180; 2508.12345 has 1.200)" or "no topic matched". Followed
 authors pass every filter but the first two.
 """
 
@@ -22,9 +22,10 @@ def explain(
 ) -> tuple[Excluded, ...]:
     """Every candidate that was not picked, with the first reason that applies to it."""
     matrix = relevance([plan], c)
-    best = best_matches([plan], matrix, score[None, :])
+    best, at = best_matches([plan], matrix, score[None, :])
     rel, scores = matrix[0].tolist(), score.tolist()
-    least = (qualify(plan), float(floors(best)[0]), float(best[0]))
+    top = f"{c.papers[int(at[0])].id} has {float(best[0]):.3f}" if len(c) else ""
+    least = (qualify(plan), float(floors(best)[0]), top)
     blocks = _blocks(plan, c, seen)
     return tuple(
         Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc], *least))
@@ -54,9 +55,10 @@ def _blocks(plan: Plan, c: Candidates, seen: Collection[str]) -> dict[int, str]:
     return out
 
 
-def _why_not(rel: float, score: float, least: float, floor: float, best: float) -> str:
+def _why_not(rel: float, score: float, least: float, floor: float, best: str) -> str:
     """The reason for a paper that may be sent but was not picked (`least`: the relevance it
-    needed, `floor`: what it needed beside the best match, of relevance `best`)."""
+    needed, `floor`: what it needed beside the best match, `best`: that paper's id and
+    relevance)."""
     if score > 0:
         return f"below the cut (score {score:.3f})"
     if rel <= 0:
@@ -64,5 +66,5 @@ def _why_not(rel: float, score: float, least: float, floor: float, best: float) 
     if rel < least:
         return f"weak match ({rel:.3f} < {least:g})"
     if rel < floor:
-        return f"weak beside the best match ({rel:.3f} < {floor:.3f}, the best has {best:.3f})"
+        return f"weak beside the best match ({rel:.3f} < {floor:.3f}; {best})"
     return f"below the cut (score {score:.3f})"

@@ -159,7 +159,7 @@ def scores(plans: Sequence[Plan], c: Candidates, seen: Sequence[Collection[str]]
         for unwanted in (ids, plan.liked_ids):
             if unwanted:
                 row[positions(c, unwanted)] = 0.0
-    weak = rel < floors(best_matches(plans, rel, score))[:, None]
+    weak = rel < floors(best_matches(plans, rel, score)[0])[:, None]
     for row, plan in zip(weak, plans, strict=True):
         if plan.authors:
             row[plan.authors] = False  # followed authors' papers are never weak
@@ -167,12 +167,14 @@ def scores(plans: Sequence[Plan], c: Candidates, seen: Sequence[Collection[str]]
     return score
 
 
-def best_matches(plans: Sequence[Plan], rel: Matrix, score: Matrix) -> Vector:
+def best_matches(
+    plans: Sequence[Plan], rel: Matrix, score: Matrix
+) -> tuple[Vector, Positions]:
     """Each profile's best relevance among the papers it may be sent (a score above 0),
-    leaving out the followed authors' bonus; 0 for a profile the floor does not apply to
-    (without interests, or with min_relevance 0). Alike from the scores before and after the
-    floor (`ranking_explain` reads the final ones): the floor spares the best paper and the
-    followed authors' papers.
+    leaving out the followed authors' bonus, and that paper; 0 for a profile the floor does
+    not apply to (without interests, or with min_relevance 0). Alike from the scores before
+    and after the floor (`ranking_explain` reads the final ones): the floor spares the best
+    paper and the followed authors' papers.
 
     With the semantic ranker, meaning counts here (a paper close in meaning to the profile can
     stay beside its best match); min_relevance is still met by words alone.
@@ -181,10 +183,12 @@ def best_matches(plans: Sequence[Plan], rel: Matrix, score: Matrix) -> Vector:
     for row, plan in zip(basis, plans, strict=True):
         if plan.authors:
             row[plan.authors] = np.maximum(row[plan.authors] - AUTHOR_BONUS, 0.0)
-    best = basis.max(axis=1) if basis.shape[1] else np.zeros(len(plans))
+    if not basis.shape[1]:
+        return np.zeros(len(plans)), np.zeros(len(plans), dtype=np.intp)
+    at = basis.argmax(axis=1)
     active = [plan.interests and plan.profile.min_relevance > 0 for plan in plans]
-    found: Vector = best * np.array(active, dtype=bool)
-    return found
+    best: Vector = basis[np.arange(len(plans)), at] * np.array(active, dtype=bool)
+    return best, at
 
 
 def floors(best: Vector) -> Vector:

@@ -720,7 +720,7 @@ def test_a_weak_match_beside_a_strong_one_is_left_out(
     assert ids(ranking) == picked
     if "2508.00002" not in picked:
         assert excluded_reason(ranking, "2508.00002") == (
-            "weak beside the best match (0.158 < 0.182, the best has 1.214)"
+            "weak beside the best match (0.158 < 0.182; 2508.00001 has 1.214)"
         )
 
 
@@ -739,7 +739,7 @@ ALL_FOUR = paper(
             topics("sparse attention", "KV cache", "long context", "speculative decoding"),
             (ALL_FOUR, MENTION, IN_PASSING),
             ["2508.00007", "2508.00006"],
-            "weak beside the best match (0.179 < 0.250, the best has 2.667)",
+            "weak beside the best match (0.179 < 0.250; 2508.00007 has 2.667)",
         ),
         (
             Profile(topics=(Topic("sparse attention", 10.0), Topic("speculative decoding"))),
@@ -780,7 +780,7 @@ def test_the_floor_explained_is_the_floor_applied() -> None:
         ("2508.00008", 2.333), ("2508.00001", 1.223)
     ]
     assert excluded_reason(ranking, "2508.00002") == (
-        "weak beside the best match (0.159 < 0.200, the best has 1.333)"
+        "weak beside the best match (0.159 < 0.200; 2508.00008 has 1.333)"
     )
 
 
