@@ -17,7 +17,16 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -60,6 +69,22 @@ class TopicEntry(_Strict):
     weight: float = Field(default=1.0, gt=0, le=10)
 
 
+def _topic_form(value: Any) -> str | None:
+    """A mapping is a `TopicEntry`, anything else should be the phrase: only that form is
+    checked, so a bad weight is not also reported as "not a string" (a list is neither)."""
+    if isinstance(value, dict):
+        return "mapping"
+    return None if isinstance(value, list) else "phrase"
+
+
+TopicItem = Annotated[
+    Annotated[Text, Tag("phrase")] | Annotated[TopicEntry, Tag("mapping")],
+    Discriminator(_topic_form, custom_error_type="topic_type",
+                  custom_error_message="must be a phrase, or a mapping such as "
+                                       "{phrase: RLHF, weight: 2}"),
+]
+
+
 class Options(_Strict):
     """Settings that `defaults` gives everyone and a subscriber may override."""
 
@@ -98,7 +123,7 @@ class SubscriberEntry(Options):
 
     email: Text
     name: Text | None = None
-    topics: list[Text | TopicEntry] = Field(default_factory=list, max_length=50)
+    topics: list[TopicItem] = Field(default_factory=list, max_length=50)
     exclude: list[Text] = Field(default_factory=list, max_length=50)
     arxiv_categories: list[Text] = Field(default_factory=list, max_length=50)
     authors: list[Text] = Field(default_factory=list, max_length=200)
@@ -255,8 +280,17 @@ def _validation_problems(data: CommentedMap) -> Iterator[Problem]:
         SubscribersFile.model_validate(plain_data(data))
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
-            line, col = _position(data, error["loc"], error["type"])
-            yield Problem(line, col, _message(error))
+            loc = _untagged(error["loc"])
+            line, col = _position(data, loc, error["type"])
+            yield Problem(line, col, _message(error, loc))
+
+
+def _untagged(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The location without the form pydantic puts after a topic's index (`topics, 2, mapping,
+    weight`): the file has no such key, and the message names the topic's own key."""
+    if loc[:1] == ("subscribers",) and loc[2:3] == ("topics",) and len(loc) > 4:
+        return loc[:4] + loc[5:]
+    return loc
 
 
 def _duplicate_problems(data: CommentedMap, model: SubscribersFile) -> Iterator[Problem]:
@@ -291,30 +325,38 @@ def _position(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[int, in
     return line + 1, col + 1
 
 
-def _message(error: Any) -> str:
-    loc = [str(part) for part in error["loc"] if not str(part).startswith(("str", "TopicEntry"))]
-    field = loc[-1] if loc else "file"
-    if field.isdigit() and len(loc) > 1:
-        field = f"{loc[-2]}[{int(field) + 1}]"
+def _message(error: Any, loc: tuple[int | str, ...]) -> str:
+    key = str(loc[-1]) if loc else "file"
     if error["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc)
-        hint = difflib.get_close_matches(field, allowed, n=1)
+        hint = difflib.get_close_matches(key, allowed, n=1)
         suggestion = (f"; did you mean `{hint[0]}`?" if hint
                       else f"; known keys: {', '.join(allowed)}")
-        return f"unknown key `{field}`{suggestion}"
+        return f"unknown key `{key}`{suggestion}"
     if error["type"] == "missing":
-        return f"missing required key `{field}`"
+        return f"missing required key `{key}`"
     if error["type"] == "bool_type":
-        return f"`{field}`: must be true or false"
+        return f"`{_field(loc)}`: must be true or false"
     message = str(error["msg"]).removeprefix("Value error, ")
-    return f"`{field}`: {message}"
+    return f"`{_field(loc)}`: {message}"
 
 
-def _allowed_keys(loc: list[str]) -> list[str]:
+def _field(loc: tuple[int | str, ...]) -> str:
+    """Where in its entry a value is (`liked[2]`, `topics[3].weight`); the line says which entry."""
+    inner = loc[2:] if loc[:1] == ("subscribers",) else loc[1:] if loc[:1] == ("defaults",) else ()
+    path = ""
+    for step in inner or loc:
+        path += f"[{step + 1}]" if isinstance(step, int) else f".{step}" if path else step
+    return path or "file"
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys of the mapping an unknown key is in: the file, `defaults`, an entry or a topic."""
     if len(loc) == 1:
         return list(SubscribersFile.model_fields)
-    model = Options if loc[0] == "defaults" else SubscriberEntry
-    return list(model.model_fields)
+    if loc[0] == "defaults":
+        return list(Options.model_fields)
+    return list((TopicEntry if loc[2:3] == ("topics",) else SubscriberEntry).model_fields)
 
 
 def _format(path: Path, problems: list[Problem]) -> str:

@@ -102,6 +102,46 @@ def test_every_problem_listed_with_its_line(tmp_path: Path) -> None:
     ]
 
 
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("weight: 15", "6:17: `topics[2].weight`: Input should be less than or equal to 10"),
+        ("weight: 0", "6:17: `topics[2].weight`: Input should be greater than 0"),
+        ("weight: high", "6:17: `topics[2].weight`: Input should be a valid number"),
+        ("weigth: 2", "6:9: unknown key `weigth`; did you mean `weight`?"),
+        ("size: 2", "6:9: unknown key `size`; known keys: phrase, weight"),
+    ],
+)
+def test_a_weighted_topic_names_its_own_keys(tmp_path: Path, topic: str, expected: str) -> None:
+    """A mapping topic is checked as a mapping only: one problem, at its key, named from the
+    subscriber's entry, not also "Input should be a valid string" with pydantic's internals."""
+    path = _write(tmp_path, f"""subscribers:
+  - email: a@x.org
+    topics:
+      - agents
+      - phrase: RAG
+        {topic}
+""")
+    assert _problems(path) == [f"{path}:{expected}"]
+
+
+@pytest.mark.parametrize(
+    ("topics", "expected"),
+    [
+        ("[agents, {weight: 2}]", "3:22: missing required key `phrase`"),
+        ("[agents, [a, b]]", "3:22: `topics[2]`: must be a phrase, or a mapping such as "
+                             "{phrase: RLHF, weight: 2}"),
+        ("[agents, {phrase: 7}]",
+         '3:31: `topics[2].phrase`: must be text; write it in quotes: "7"'),
+    ],
+)
+def test_a_topic_in_neither_form_is_one_problem(tmp_path: Path, topics: str,
+                                                expected: str) -> None:
+    """A topic that is not a phrase nor a valid mapping is reported once, in its own terms."""
+    path = _write(tmp_path, f"subscribers:\n  - email: a@x.org\n    topics: {topics}\n")
+    assert _problems(path) == [f"{path}:{expected}"]
+
 def test_duplicate_subscriber_is_case_insensitive(tmp_path: Path) -> None:
     """The same address twice, in another case, is refused with both lines named."""
     path = _write(tmp_path, "subscribers:\n  - email: a@x.org\n  - email: A@X.org\n")
