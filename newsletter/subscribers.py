@@ -27,9 +27,11 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from newsletter.errors import ConfigError
 from newsletter.models import (
@@ -49,9 +51,11 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 def _text(value: Any) -> Any:
-    """Refuse YAML scalars that were not text (an unquoted `2305.10431` is a float)."""
+    """Refuse YAML scalars that were not text (an unquoted `2305.10431` is a float); the
+    message quotes the value as written in the file when it can (see `_message`)."""
     if isinstance(value, bool | int | float):
-        raise ValueError(f"must be text; write it in quotes: \"{value}\"")
+        raise PydanticCustomError("text_type", 'must be text; write it in quotes: "{value}"',
+                                  {"value": str(value)})
     return value
 
 
@@ -162,16 +166,16 @@ def load_subscribers(path: Path) -> tuple[Subscriber, ...]:
 
 def parse_file(path: Path) -> SubscribersFile:
     """Validate the file into its schema, or raise `ConfigError` with `file:line:col` lines."""
-    return _validate(read_yaml(path), path)
+    return parse_text(read_text(path), path)
 
 
 def parse_text(text: str, path: Path) -> SubscribersFile:
     """Validate YAML text as if it were the file at `path`, so an edit is checked before writing."""
-    return _validate(yaml_from_text(text, path), path)
+    return _validate(yaml_from_text(text, path), text, path)
 
 
-def _validate(data: CommentedMap, path: Path) -> SubscribersFile:
-    problems = list(_validation_problems(data))
+def _validate(data: CommentedMap, text: str, path: Path) -> SubscribersFile:
+    problems = list(_validation_problems(data, text))
     if not problems:
         model = SubscribersFile.model_validate(plain_data(data))
         problems = list(_duplicate_problems(data, model))
@@ -188,15 +192,14 @@ def missing_file_error(path: Path) -> ConfigError:
     )
 
 
-def read_yaml(path: Path) -> Any:
-    """Load YAML with positions kept; syntax errors and duplicate keys become a `ConfigError`."""
+def read_text(path: Path) -> str:
+    """The file's text; a missing or unreadable file becomes a `ConfigError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise missing_file_error(path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    return yaml_from_text(text, path)
 
 
 def yaml_from_text(text: str, path: Path) -> Any:
@@ -275,14 +278,15 @@ def plain_data(node: Any) -> Any:
     return node
 
 
-def _validation_problems(data: CommentedMap) -> Iterator[Problem]:
+def _validation_problems(data: CommentedMap, text: str) -> Iterator[Problem]:
     try:
         SubscribersFile.model_validate(plain_data(data))
     except ValidationError as exc:
+        nodes = YAML(typ="rt").compose(text)
         for error in exc.errors(include_url=False, include_input=False):
             loc = _untagged(error["loc"])
             line, col = _position(data, loc, error["type"])
-            yield Problem(line, col, _message(error, loc))
+            yield Problem(line, col, _message(error, loc, _written(nodes, loc)))
 
 
 def _untagged(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -325,7 +329,20 @@ def _position(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[int, in
     return line + 1, col + 1
 
 
-def _message(error: Any, loc: tuple[int | str, ...]) -> str:
+def _written(node: Node | None, loc: tuple[int | str, ...]) -> str | None:
+    """The scalar at `loc` as the file writes it: `2508.10390` and `TRUE`, where the loaded
+    value is 2508.1039 and True (a hint to quote it must not change it); None if not a scalar."""
+    for step in loc:
+        if isinstance(node, MappingNode):
+            node = next((value for key, value in node.value if key.value == str(step)), None)
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return None
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def _message(error: Any, loc: tuple[int | str, ...], written: str | None) -> str:
     key = str(loc[-1]) if loc else "file"
     if error["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc)
@@ -337,6 +354,8 @@ def _message(error: Any, loc: tuple[int | str, ...]) -> str:
         return f"missing required key `{key}`"
     if error["type"] == "bool_type":
         return f"`{_field(loc)}`: must be true or false"
+    if error["type"] == "text_type" and written is not None:
+        return f'`{_field(loc)}`: must be text; write it in quotes: "{written}"'
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"`{_field(loc)}`: {message}"
 

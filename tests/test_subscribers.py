@@ -158,8 +158,8 @@ def test_duplicate_mapping_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("name: 012", '`name`: must be text; write it in quotes: "12"'),
-        ("name: true", '`name`: must be text; write it in quotes: "True"'),
+        ("name: 012", '`name`: must be text; write it in quotes: "012"'),
+        ("name: true", '`name`: must be text; write it in quotes: "true"'),
         ("send_at: 7:30", "`send_at`: '7:30' is not a time of day written HH:MM"),
         ("timezone: Mars/Base", "`timezone`: unknown time zone 'Mars/Base'"),
         ("frequency: hourly", "`frequency`: Input should be 'daily', 'weekdays' or 'weekly'"),
@@ -172,6 +172,29 @@ def test_values_are_not_silently_converted(tmp_path: Path, line: str, expected: 
     (problem,) = _problems(path)
     assert problem.startswith(f"{path}:3:")
     assert expected in problem
+
+
+@pytest.mark.parametrize(
+    ("lines", "where", "written"),
+    [
+        ('liked: ["2508.05615", 2508.10390]', "3:27: `liked[2]`", "2508.10390"),
+        ("liked:\n      - 2508.10390", "4:9: `liked[1]`", "2508.10390"),
+        ("authors: [1.50]", "3:15: `authors[1]`", "1.50"),
+        ("exclude: [1_000]", "3:15: `exclude[1]`", "1_000"),
+        ("arxiv_categories: [1.10]", "3:24: `arxiv_categories[1]`", "1.10"),
+        ("topics: [0.10]", "3:14: `topics[1]`", "0.10"),
+        ("topics: [{phrase: 2.50, weight: 2}]", "3:23: `topics[1].phrase`", "2.50"),
+        ("name: TRUE", "3:11: `name`", "TRUE"),
+        ("name: 0x1F", "3:11: `name`", "0x1F"),
+        ("timezone: !!float 1", "3:15: `timezone`", "1"),
+    ],
+)
+def test_quote_hint_keeps_the_value_as_written(tmp_path: Path, lines: str, where: str,
+                                               written: str) -> None:
+    """The hint quotes the value as the file writes it: quoting what YAML read instead would
+    change it (`2508.10390` is read as the number 2508.1039, `TRUE` as True)."""
+    path = _write(tmp_path, f"subscribers:\n  - email: a@x.org\n    {lines}\n")
+    assert _problems(path) == [f'{path}:{where}: must be text; write it in quotes: "{written}"']
 
 
 def test_no_and_on_stay_text(tmp_path: Path) -> None:
