@@ -48,6 +48,12 @@ from newsletter.models import (
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# pydantic's error types, worded as the file's other messages are: bounds (with the bound's
+# name in the error's context) and the types a YAML scalar may have where another is meant.
+_BOUNDS = {"greater_than": ("gt", "more than"), "greater_than_equal": ("ge", "at least"),
+           "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+_KINDS = {"bool_type": "must be true or false", "int_type": "must be a whole number",
+          "float_type": "must be a number"}
 
 
 def _text(value: Any) -> Any:
@@ -352,12 +358,19 @@ def _message(error: Any, loc: tuple[int | str, ...], written: str | None) -> str
         return f"unknown key `{key}`{suggestion}"
     if error["type"] == "missing":
         return f"missing required key `{key}`"
-    if error["type"] == "bool_type":
-        return f"`{_field(loc)}`: must be true or false"
-    if error["type"] == "text_type" and written is not None:
-        return f'`{_field(loc)}`: must be text; write it in quotes: "{written}"'
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"`{_field(loc)}`: {message}"
+    return f"`{_field(loc)}`: {_complaint(error, written)}"
+
+
+def _complaint(error: Any, written: str | None) -> str:
+    """What is wrong with a value, in the file's words ("must be at most 10 (got 15)")."""
+    kind = error["type"]
+    if kind in _BOUNDS:
+        bound, words = _BOUNDS[kind]
+        got = f" (got {written})" if written is not None else ""
+        return f"must be {words} {error['ctx'][bound]:g}{got}"
+    if kind == "text_type" and written is not None:
+        return f'must be text; write it in quotes: "{written}"'
+    return _KINDS.get(kind) or str(error["msg"]).removeprefix("Value error, ")
 
 
 def _field(loc: tuple[int | str, ...]) -> str:

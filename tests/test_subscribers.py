@@ -106,9 +106,9 @@ def test_every_problem_listed_with_its_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("topic", "expected"),
     [
-        ("weight: 15", "6:17: `topics[2].weight`: Input should be less than or equal to 10"),
-        ("weight: 0", "6:17: `topics[2].weight`: Input should be greater than 0"),
-        ("weight: high", "6:17: `topics[2].weight`: Input should be a valid number"),
+        ("weight: 15", "6:17: `topics[2].weight`: must be at most 10 (got 15)"),
+        ("weight: 0", "6:17: `topics[2].weight`: must be more than 0 (got 0)"),
+        ("weight: high", "6:17: `topics[2].weight`: must be a number"),
         ("weigth: 2", "6:9: unknown key `weigth`; did you mean `weight`?"),
         ("size: 2", "6:9: unknown key `size`; known keys: phrase, weight"),
     ],
@@ -163,7 +163,11 @@ def test_duplicate_mapping_key(tmp_path: Path) -> None:
         ("send_at: 7:30", "`send_at`: '7:30' is not a time of day written HH:MM"),
         ("timezone: Mars/Base", "`timezone`: unknown time zone 'Mars/Base'"),
         ("frequency: hourly", "`frequency`: Input should be 'daily', 'weekdays' or 'weekly'"),
-        ("max_papers: 0", "`max_papers`: Input should be greater than or equal to 1"),
+        ("max_papers: 0", "`max_papers`: must be at least 1 (got 0)"),
+        ("max_papers: 101", "`max_papers`: must be at most 100 (got 101)"),
+        ("max_papers: 2.5", "`max_papers`: must be a whole number"),
+        ("trending: 1.50", "`trending`: must be at most 1 (got 1.50)"),
+        ("min_upvotes: -1", "`min_upvotes`: must be at least 0 (got -1)"),
     ],
 )
 def test_values_are_not_silently_converted(tmp_path: Path, line: str, expected: str) -> None:
