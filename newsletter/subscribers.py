@@ -52,6 +52,7 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # name in the error's context) and the types a YAML scalar may have where another is meant.
 _BOUNDS = {"greater_than": ("gt", "more than"), "greater_than_equal": ("ge", "at least"),
            "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+_MERGE = "tag:yaml.org,2002:merge"  # the tag of `<<` in `<<: *anchor`
 _KINDS = {"bool_type": "must be true or false", "int_type": "must be a whole number",
           "float_type": "must be a number"}
 
@@ -317,10 +318,11 @@ def _duplicate_problems(data: CommentedMap, model: SubscribersFile) -> Iterator[
 
 
 def _position(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[int, int]:
-    """Walk the loaded YAML along a pydantic error location to the line and column it names."""
+    """Walk the loaded YAML along a pydantic error location to the line and column it names;
+    a key merged in with `<<: *anchor` has no position in its mapping, which is named instead."""
     node, line, col = data, 1, 1
     for step in loc:
-        if isinstance(node, CommentedMap) and step in node:
+        if isinstance(node, CommentedMap) and step in node.lc.data:
             target = "key" if kind == "extra_forbidden" and step == loc[-1] else "value"
             line, col = node.lc.key(step) if target == "key" else node.lc.value(step)
             node = node[step]
@@ -340,12 +342,25 @@ def _written(node: Node | None, loc: tuple[int | str, ...]) -> str | None:
     value is 2508.1039 and True (a hint to quote it must not change it); None if not a scalar."""
     for step in loc:
         if isinstance(node, MappingNode):
-            node = next((value for key, value in node.value if key.value == str(step)), None)
+            node = _value_node(node, str(step))
         elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
             node = node.value[step]
         else:
             return None
     return node.value if isinstance(node, ScalarNode) else None
+
+
+def _value_node(mapping: MappingNode, key: str) -> Node | None:
+    """The node of `key`'s value: the mapping's own, else the first of those it merges in."""
+    pairs: list[tuple[Node, Node]] = mapping.value
+    merged: list[Node] = []
+    for name, value in pairs:
+        if name.tag == _MERGE:
+            merged += value.value if isinstance(value, SequenceNode) else [value]
+        elif name.value == key:
+            return value
+    found = (_value_node(m, key) for m in merged if isinstance(m, MappingNode))
+    return next((node for node in found if node is not None), None)
 
 
 def _message(error: Any, loc: tuple[int | str, ...], written: str | None) -> str:

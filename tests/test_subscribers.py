@@ -201,6 +201,22 @@ def test_quote_hint_keeps_the_value_as_written(tmp_path: Path, lines: str, where
     assert _problems(path) == [f'{path}:{where}: must be text; write it in quotes: "{written}"']
 
 
+
+@pytest.mark.parametrize("merge", ["<<: *ada", "<<: [*ada]"])
+def test_a_merged_value_is_reported_at_the_entry_that_merges_it(tmp_path: Path,
+                                                                merge: str) -> None:
+    """A bad value brought in with `<<: *anchor` is named at the entry that merges it (it has no
+    line of its own there) and quoted as written at the anchor; it used to raise KeyError."""
+    path = _write(tmp_path, f"""subscribers:
+  - &ada {{email: a@x.org, liked: [2508.10390]}}
+  - {merge}
+    email: b@x.org
+""")
+    assert _problems(path) == [
+        f'{path}:2:35: `liked[1]`: must be text; write it in quotes: "2508.10390"',
+        f'{path}:3:5: `liked[1]`: must be text; write it in quotes: "2508.10390"',
+    ]
+
 def test_no_and_on_stay_text(tmp_path: Path) -> None:
     """YAML 1.2: `no` and `on` as topics are the words, not booleans."""
     path = _write(tmp_path, "subscribers:\n  - email: a@x.org\n    topics: [no, on]\n")
