@@ -17,10 +17,21 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from newsletter.errors import ConfigError
 from newsletter.models import (
@@ -37,12 +48,21 @@ from newsletter.models import (
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# pydantic's error types, worded as the file's other messages are: bounds (with the bound's
+# name in the error's context) and the types a YAML scalar may have where another is meant.
+_BOUNDS = {"greater_than": ("gt", "more than"), "greater_than_equal": ("ge", "at least"),
+           "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+_MERGE = "tag:yaml.org,2002:merge"  # the tag of `<<` in `<<: *anchor`
+_KINDS = {"bool_type": "must be true or false", "int_type": "must be a whole number",
+          "float_type": "must be a number"}
 
 
 def _text(value: Any) -> Any:
-    """Refuse YAML scalars that were not text (an unquoted `2305.10431` is a float)."""
+    """Refuse YAML scalars that were not text (an unquoted `2305.10431` is a float); the
+    message quotes the value as written in the file when it can (see `_message`)."""
     if isinstance(value, bool | int | float):
-        raise ValueError(f"must be text; write it in quotes: \"{value}\"")
+        raise PydanticCustomError("text_type", 'must be text; write it in quotes: "{value}"',
+                                  {"value": str(value)})
     return value
 
 
@@ -58,6 +78,22 @@ class TopicEntry(_Strict):
 
     phrase: Text
     weight: float = Field(default=1.0, gt=0, le=10)
+
+
+def _topic_form(value: Any) -> str | None:
+    """A mapping is a `TopicEntry`, anything else should be the phrase: only that form is
+    checked, so a bad weight is not also reported as "not a string" (a list is neither)."""
+    if isinstance(value, dict):
+        return "mapping"
+    return None if isinstance(value, list) else "phrase"
+
+
+TopicItem = Annotated[
+    Annotated[Text, Tag("phrase")] | Annotated[TopicEntry, Tag("mapping")],
+    Discriminator(_topic_form, custom_error_type="topic_type",
+                  custom_error_message="must be a phrase, or a mapping such as "
+                                       "{phrase: RLHF, weight: 2}"),
+]
 
 
 class Options(_Strict):
@@ -98,7 +134,7 @@ class SubscriberEntry(Options):
 
     email: Text
     name: Text | None = None
-    topics: list[Text | TopicEntry] = Field(default_factory=list, max_length=50)
+    topics: list[TopicItem] = Field(default_factory=list, max_length=50)
     exclude: list[Text] = Field(default_factory=list, max_length=50)
     arxiv_categories: list[Text] = Field(default_factory=list, max_length=50)
     authors: list[Text] = Field(default_factory=list, max_length=200)
@@ -137,16 +173,16 @@ def load_subscribers(path: Path) -> tuple[Subscriber, ...]:
 
 def parse_file(path: Path) -> SubscribersFile:
     """Validate the file into its schema, or raise `ConfigError` with `file:line:col` lines."""
-    return _validate(read_yaml(path), path)
+    return parse_text(read_text(path), path)
 
 
 def parse_text(text: str, path: Path) -> SubscribersFile:
     """Validate YAML text as if it were the file at `path`, so an edit is checked before writing."""
-    return _validate(yaml_from_text(text, path), path)
+    return _validate(yaml_from_text(text, path), text, path)
 
 
-def _validate(data: CommentedMap, path: Path) -> SubscribersFile:
-    problems = list(_validation_problems(data))
+def _validate(data: CommentedMap, text: str, path: Path) -> SubscribersFile:
+    problems = list(_validation_problems(data, text))
     if not problems:
         model = SubscribersFile.model_validate(plain_data(data))
         problems = list(_duplicate_problems(data, model))
@@ -163,15 +199,14 @@ def missing_file_error(path: Path) -> ConfigError:
     )
 
 
-def read_yaml(path: Path) -> Any:
-    """Load YAML with positions kept; syntax errors and duplicate keys become a `ConfigError`."""
+def read_text(path: Path) -> str:
+    """The file's text; a missing or unreadable file becomes a `ConfigError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise missing_file_error(path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    return yaml_from_text(text, path)
 
 
 def yaml_from_text(text: str, path: Path) -> Any:
@@ -250,13 +285,23 @@ def plain_data(node: Any) -> Any:
     return node
 
 
-def _validation_problems(data: CommentedMap) -> Iterator[Problem]:
+def _validation_problems(data: CommentedMap, text: str) -> Iterator[Problem]:
     try:
         SubscribersFile.model_validate(plain_data(data))
     except ValidationError as exc:
+        nodes = YAML(typ="rt").compose(text)
         for error in exc.errors(include_url=False, include_input=False):
-            line, col = _position(data, error["loc"], error["type"])
-            yield Problem(line, col, _message(error))
+            loc = _untagged(error["loc"])
+            line, col = _position(data, loc, error["type"])
+            yield Problem(line, col, _message(error, loc, _written(nodes, loc)))
+
+
+def _untagged(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The location without the form pydantic puts after a topic's index (`topics, 2, mapping,
+    weight`): the file has no such key, and the message names the topic's own key."""
+    if loc[:1] == ("subscribers",) and loc[2:3] == ("topics",) and len(loc) > 4:
+        return loc[:4] + loc[5:]
+    return loc
 
 
 def _duplicate_problems(data: CommentedMap, model: SubscribersFile) -> Iterator[Problem]:
@@ -273,10 +318,11 @@ def _duplicate_problems(data: CommentedMap, model: SubscribersFile) -> Iterator[
 
 
 def _position(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[int, int]:
-    """Walk the loaded YAML along a pydantic error location to the line and column it names."""
+    """Walk the loaded YAML along a pydantic error location to the line and column it names;
+    a key merged in with `<<: *anchor` has no position in its mapping, which is named instead."""
     node, line, col = data, 1, 1
     for step in loc:
-        if isinstance(node, CommentedMap) and step in node:
+        if isinstance(node, CommentedMap) and step in node.lc.data:
             target = "key" if kind == "extra_forbidden" and step == loc[-1] else "value"
             line, col = node.lc.key(step) if target == "key" else node.lc.value(step)
             node = node[step]
@@ -291,30 +337,73 @@ def _position(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[int, in
     return line + 1, col + 1
 
 
-def _message(error: Any) -> str:
-    loc = [str(part) for part in error["loc"] if not str(part).startswith(("str", "TopicEntry"))]
-    field = loc[-1] if loc else "file"
-    if field.isdigit() and len(loc) > 1:
-        field = f"{loc[-2]}[{int(field) + 1}]"
+def _written(node: Node | None, loc: tuple[int | str, ...]) -> str | None:
+    """The scalar at `loc` as the file writes it: `2508.10390` and `TRUE`, where the loaded
+    value is 2508.1039 and True (a hint to quote it must not change it); None if not a scalar."""
+    for step in loc:
+        if isinstance(node, MappingNode):
+            node = _value_node(node, str(step))
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return None
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def _value_node(mapping: MappingNode, key: str) -> Node | None:
+    """The node of `key`'s value: the mapping's own, else the first of those it merges in."""
+    pairs: list[tuple[Node, Node]] = mapping.value
+    merged: list[Node] = []
+    for name, value in pairs:
+        if name.tag == _MERGE:
+            merged += value.value if isinstance(value, SequenceNode) else [value]
+        elif name.value == key:
+            return value
+    found = (_value_node(m, key) for m in merged if isinstance(m, MappingNode))
+    return next((node for node in found if node is not None), None)
+
+
+def _message(error: Any, loc: tuple[int | str, ...], written: str | None) -> str:
+    key = str(loc[-1]) if loc else "file"
     if error["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc)
-        hint = difflib.get_close_matches(field, allowed, n=1)
+        hint = difflib.get_close_matches(key, allowed, n=1)
         suggestion = (f"; did you mean `{hint[0]}`?" if hint
                       else f"; known keys: {', '.join(allowed)}")
-        return f"unknown key `{field}`{suggestion}"
+        return f"unknown key `{key}`{suggestion}"
     if error["type"] == "missing":
-        return f"missing required key `{field}`"
-    if error["type"] == "bool_type":
-        return f"`{field}`: must be true or false"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"`{field}`: {message}"
+        return f"missing required key `{key}`"
+    return f"`{_field(loc)}`: {_complaint(error, written)}"
 
 
-def _allowed_keys(loc: list[str]) -> list[str]:
+def _complaint(error: Any, written: str | None) -> str:
+    """What is wrong with a value, in the file's words ("must be at most 10 (got 15)")."""
+    kind = error["type"]
+    if kind in _BOUNDS:
+        bound, words = _BOUNDS[kind]
+        got = f" (got {written})" if written is not None else ""
+        return f"must be {words} {error['ctx'][bound]:g}{got}"
+    if kind == "text_type" and written is not None:
+        return f'must be text; write it in quotes: "{written}"'
+    return _KINDS.get(kind) or str(error["msg"]).removeprefix("Value error, ")
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """Where in its entry a value is (`liked[2]`, `topics[3].weight`); the line says which entry."""
+    inner = loc[2:] if loc[:1] == ("subscribers",) else loc[1:] if loc[:1] == ("defaults",) else ()
+    path = ""
+    for step in inner or loc:
+        path += f"[{step + 1}]" if isinstance(step, int) else f".{step}" if path else step
+    return path or "file"
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys of the mapping an unknown key is in: the file, `defaults`, an entry or a topic."""
     if len(loc) == 1:
         return list(SubscribersFile.model_fields)
-    model = Options if loc[0] == "defaults" else SubscriberEntry
-    return list(model.model_fields)
+    if loc[0] == "defaults":
+        return list(Options.model_fields)
+    return list((TopicEntry if loc[2:3] == ("topics",) else SubscriberEntry).model_fields)
 
 
 def _format(path: Path, problems: list[Problem]) -> str:

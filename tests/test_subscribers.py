@@ -102,6 +102,46 @@ def test_every_problem_listed_with_its_line(tmp_path: Path) -> None:
     ]
 
 
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("weight: 15", "6:17: `topics[2].weight`: must be at most 10 (got 15)"),
+        ("weight: 0", "6:17: `topics[2].weight`: must be more than 0 (got 0)"),
+        ("weight: high", "6:17: `topics[2].weight`: must be a number"),
+        ("weigth: 2", "6:9: unknown key `weigth`; did you mean `weight`?"),
+        ("size: 2", "6:9: unknown key `size`; known keys: phrase, weight"),
+    ],
+)
+def test_a_weighted_topic_names_its_own_keys(tmp_path: Path, topic: str, expected: str) -> None:
+    """A mapping topic is checked as a mapping only: one problem, at its key, named from the
+    subscriber's entry, not also "Input should be a valid string" with pydantic's internals."""
+    path = _write(tmp_path, f"""subscribers:
+  - email: a@x.org
+    topics:
+      - agents
+      - phrase: RAG
+        {topic}
+""")
+    assert _problems(path) == [f"{path}:{expected}"]
+
+
+@pytest.mark.parametrize(
+    ("topics", "expected"),
+    [
+        ("[agents, {weight: 2}]", "3:22: missing required key `phrase`"),
+        ("[agents, [a, b]]", "3:22: `topics[2]`: must be a phrase, or a mapping such as "
+                             "{phrase: RLHF, weight: 2}"),
+        ("[agents, {phrase: 7}]",
+         '3:31: `topics[2].phrase`: must be text; write it in quotes: "7"'),
+    ],
+)
+def test_a_topic_in_neither_form_is_one_problem(tmp_path: Path, topics: str,
+                                                expected: str) -> None:
+    """A topic that is not a phrase nor a valid mapping is reported once, in its own terms."""
+    path = _write(tmp_path, f"subscribers:\n  - email: a@x.org\n    topics: {topics}\n")
+    assert _problems(path) == [f"{path}:{expected}"]
+
 def test_duplicate_subscriber_is_case_insensitive(tmp_path: Path) -> None:
     """The same address twice, in another case, is refused with both lines named."""
     path = _write(tmp_path, "subscribers:\n  - email: a@x.org\n  - email: A@X.org\n")
@@ -118,12 +158,16 @@ def test_duplicate_mapping_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("name: 012", '`name`: must be text; write it in quotes: "12"'),
-        ("name: true", '`name`: must be text; write it in quotes: "True"'),
+        ("name: 012", '`name`: must be text; write it in quotes: "012"'),
+        ("name: true", '`name`: must be text; write it in quotes: "true"'),
         ("send_at: 7:30", "`send_at`: '7:30' is not a time of day written HH:MM"),
         ("timezone: Mars/Base", "`timezone`: unknown time zone 'Mars/Base'"),
         ("frequency: hourly", "`frequency`: Input should be 'daily', 'weekdays' or 'weekly'"),
-        ("max_papers: 0", "`max_papers`: Input should be greater than or equal to 1"),
+        ("max_papers: 0", "`max_papers`: must be at least 1 (got 0)"),
+        ("max_papers: 101", "`max_papers`: must be at most 100 (got 101)"),
+        ("max_papers: 2.5", "`max_papers`: must be a whole number"),
+        ("trending: 1.50", "`trending`: must be at most 1 (got 1.50)"),
+        ("min_upvotes: -1", "`min_upvotes`: must be at least 0 (got -1)"),
     ],
 )
 def test_values_are_not_silently_converted(tmp_path: Path, line: str, expected: str) -> None:
@@ -133,6 +177,45 @@ def test_values_are_not_silently_converted(tmp_path: Path, line: str, expected: 
     assert problem.startswith(f"{path}:3:")
     assert expected in problem
 
+
+@pytest.mark.parametrize(
+    ("lines", "where", "written"),
+    [
+        ('liked: ["2508.05615", 2508.10390]', "3:27: `liked[2]`", "2508.10390"),
+        ("liked:\n      - 2508.10390", "4:9: `liked[1]`", "2508.10390"),
+        ("authors: [1.50]", "3:15: `authors[1]`", "1.50"),
+        ("exclude: [1_000]", "3:15: `exclude[1]`", "1_000"),
+        ("arxiv_categories: [1.10]", "3:24: `arxiv_categories[1]`", "1.10"),
+        ("topics: [0.10]", "3:14: `topics[1]`", "0.10"),
+        ("topics: [{phrase: 2.50, weight: 2}]", "3:23: `topics[1].phrase`", "2.50"),
+        ("name: TRUE", "3:11: `name`", "TRUE"),
+        ("name: 0x1F", "3:11: `name`", "0x1F"),
+        ("timezone: !!float 1", "3:15: `timezone`", "1"),
+    ],
+)
+def test_quote_hint_keeps_the_value_as_written(tmp_path: Path, lines: str, where: str,
+                                               written: str) -> None:
+    """The hint quotes the value as the file writes it: quoting what YAML read instead would
+    change it (`2508.10390` is read as the number 2508.1039, `TRUE` as True)."""
+    path = _write(tmp_path, f"subscribers:\n  - email: a@x.org\n    {lines}\n")
+    assert _problems(path) == [f'{path}:{where}: must be text; write it in quotes: "{written}"']
+
+
+
+@pytest.mark.parametrize("merge", ["<<: *ada", "<<: [*ada]"])
+def test_a_merged_value_is_reported_at_the_entry_that_merges_it(tmp_path: Path,
+                                                                merge: str) -> None:
+    """A bad value brought in with `<<: *anchor` is named at the entry that merges it (it has no
+    line of its own there) and quoted as written at the anchor; it used to raise KeyError."""
+    path = _write(tmp_path, f"""subscribers:
+  - &ada {{email: a@x.org, liked: [2508.10390]}}
+  - {merge}
+    email: b@x.org
+""")
+    assert _problems(path) == [
+        f'{path}:2:35: `liked[1]`: must be text; write it in quotes: "2508.10390"',
+        f'{path}:3:5: `liked[1]`: must be text; write it in quotes: "2508.10390"',
+    ]
 
 def test_no_and_on_stay_text(tmp_path: Path) -> None:
     """YAML 1.2: `no` and `on` as topics are the words, not booleans."""

@@ -343,7 +343,7 @@ def test_edit_reopens_until_the_file_is_valid(tmp_path: Path) -> None:
     result = edit_in_editor(read_snapshot(path), run, reopen)
     assert result == fixed and path.read_text(encoding="utf-8") == fixed
     assert shown == [ORIGINAL, broken]
-    assert problems == [f"{path}:35:17: `max_papers`: Input should be greater than or equal to 1"]
+    assert problems == [f"{path}:35:17: `max_papers`: must be at least 1 (got 0)"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["subscribers.yaml"]
 
 
