@@ -16,6 +16,7 @@ from newsletter.errors import ConfigError, InputError, NewsletterError
 from newsletter.models import Subscriber
 from newsletter.render import Renderer
 from newsletter.subscribers import load_subscribers
+from newsletter.subscribers_change import no_subscriber
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -73,4 +74,4 @@ def find_subscriber(
     for subscriber in subscribers:
         if subscriber.key == email.strip().lower():
             return subscriber
-    raise InputError(f"{settings.subscribers}: no subscriber {email}")
+    raise no_subscriber(email, [s.email for s in subscribers], settings.subscribers)

@@ -54,14 +54,20 @@ def find_subscriber(data: CommentedMap, email: str, path: Path) -> int:
     index = subscriber_index(data, email)
     if index is not None:
         return index
-    addresses = [str(entry["email"]) for entry in data.get("subscribers") or ()]
+    raise no_subscriber(email, [str(entry["email"]) for entry in data.get("subscribers") or ()],
+                        path)
+
+
+def no_subscriber(email: str, addresses: Sequence[str], path: Path) -> InputError:
+    """The error for an address not in the file, naming near misses: every command that takes
+    an address says the same."""
     close = _close_addresses(email, addresses)
     hint = (f"; did you mean {' or '.join(close)}?" if close
             else "; `newsletter subscribers list` shows who is there")
-    raise InputError(f"{path}: no subscriber {email}{hint}")
+    return InputError(f"{path}: no subscriber {email}{hint}")
 
 
-def _close_addresses(email: str, addresses: list[str]) -> list[str]:
+def _close_addresses(email: str, addresses: Sequence[str]) -> list[str]:
     """Near misses; the part before the @ must be close too, as most share the lab's domain."""
     by_lower = {address.lower(): address for address in addresses}
     wanted = email.strip().lower()

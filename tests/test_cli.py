@@ -184,7 +184,23 @@ def test_unknown_subscriber_in_preview(workdir: Path, capsys: pytest.CaptureFixt
     """Previewing an address not in the file is a usage error naming the file."""
     _fetch(capsys, DAY1)
     code, _, err = _run(capsys, "preview", "nobody@lab.example")
-    assert code == 2 and "no subscriber nobody@lab.example" in err
+    assert code == 2
+    assert err == (f"error: {workdir / 'subscribers.yaml'}: no subscriber nobody@lab.example; "
+                   "`newsletter subscribers list` shows who is there\n")
+
+
+@pytest.mark.parametrize("argv", [["preview", "agnets@lab.example"],
+                                  ["send", "--only", "agnets@lab.example"]])
+def test_unknown_address_suggests_a_close_one(workdir: Path, smtp: SmtpServer,
+                                              capsys: pytest.CaptureFixture[str],
+                                              argv: list[str]) -> None:
+    """preview and send --only name the near miss as `subscribers show` does; nothing is sent."""
+    _fetch(capsys, DAY1)
+    code, out, err = _run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err == (f"error: {workdir / 'subscribers.yaml'}: no subscriber agnets@lab.example; "
+                   "did you mean agents@lab.example?\n")
+    assert smtp.received == []
 
 
 def test_example_and_sample_files_are_shipped() -> None:
