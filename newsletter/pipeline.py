@@ -13,7 +13,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import islice
 
@@ -27,7 +27,7 @@ from newsletter.delivery import (
     manage_hint,
 )
 from newsletter.models import DigestState, OnEmpty, Subscriber
-from newsletter.planning import PaperCache, Planned, Planner, empty_reasons, is_due
+from newsletter.planning import PaperCache, Planned, Planner, fetch_hint, is_due, render_digest
 from newsletter.render import RenderedDigest, Renderer
 from newsletter.store import DigestRow, Store
 
@@ -137,11 +137,11 @@ def _expire_unsent(runner: Runner, subscriber: Subscriber, day: dt.date) -> None
 
 
 def _outcome(
-    subscriber: Subscriber, planned: Planned, now: dt.datetime
+    store: Store, subscriber: Subscriber, planned: Planned, now: dt.datetime
 ) -> SubscriberResult | Planned:
     """The digest to send for this subscriber, or the reason there is none to send now."""
-    email = subscriber.email
-    row, count = planned.row, len(planned.digest.papers)
+    email, digest = subscriber.email, planned.digest
+    row, count = planned.row, len(digest.papers)
     if row is not None and row.state is DigestState.SENT:
         when = f"sent {row.sent_at:%Y-%m-%d %H:%M} UTC; " if row.sent_at else ""
         return SubscriberResult(email, Status.ALREADY_SENT, count,
@@ -149,8 +149,9 @@ def _outcome(
     wants_note = subscriber.on_empty is OnEmpty.NOTE and (row is None or row.state is not
                                                              DigestState.EMPTY)
     if not count and not wants_note:
+        why = fetch_hint(store, subscriber, digest.window_start, digest.digest_date)
         return SubscriberResult(email, Status.NOTHING_NEW,
-                                detail="nothing new since the last digest")
+                                detail=why or "nothing new since the last digest")
     if row is not None and row.state in (DigestState.FAILED, DigestState.EXPIRED,
                                          DigestState.CANCELLED):
         return SubscriberResult(email, Status.FAILED, count, f"{row.state}: {row.last_reply}")
@@ -209,7 +210,7 @@ class Jobs:
             due.append((index, subscriber))
         plans = self.planner.plan_many([s for _, s in due], runner.clock, write=not self.dry_run)
         for (index, subscriber), planned in zip(due, plans, strict=True):
-            outcome = _outcome(subscriber, planned, runner.clock())
+            outcome = _outcome(store, subscriber, planned, runner.clock())
             if isinstance(outcome, SubscriberResult):
                 self.results[index] = outcome
             else:
@@ -298,6 +299,16 @@ class Delivery:
             results[job.index] = await self._deliver(transport, job)
 
     async def _deliver(self, transport: Transport, job: Job) -> SubscriberResult:
+        """Send one job; an empty one (a note) also tells the operator of days never fetched."""
+        result = await self._send(transport, job)
+        digest = job.planned.digest
+        if digest.papers:
+            return result
+        hint = fetch_hint(self.runner.store, job.subscriber, digest.window_start,
+                          digest.digest_date)
+        return replace(result, detail="; ".join(filter(None, (result.detail, hint))))
+
+    async def _send(self, transport: Transport, job: Job) -> SubscriberResult:
         runner, digest, row = self.runner, job.planned.digest, job.planned.row
         email, count = job.subscriber.email, len(digest.papers)
         stop = self.relay_down or (self.config_error and str(self.config_error))
@@ -325,13 +336,8 @@ class Delivery:
 
     def _render(self, job: Job) -> RenderedDigest:
         """The digest, or for a day with nothing new, the note saying why."""
-        digest, store, manage = job.planned.digest, self.runner.store, manage_hint(
-            self.runner.settings)
-        if digest.papers:
-            return self.runner.renderer.render(digest, manage)
-        reasons = empty_reasons(store, job.subscriber, digest.window_start, digest.digest_date)
-        return self.runner.renderer.render_note(job.subscriber, digest.digest_date, reasons,
-                                                manage)
+        return render_digest(self.runner.store, self.runner.renderer, job.planned.digest,
+                             manage_hint(self.runner.settings))
 
     async def _rate_gate(self) -> dt.datetime | None:
         """Wait for a free slot under the rate limits; None when free, else the next slot."""

@@ -274,22 +274,92 @@ def plan_digest(
 
 
 def empty_reasons(store: Store, subscriber: Subscriber, start: dt.date, day: dt.date) -> list[str]:
-    """Why a digest has nothing new, from what the fetches of its days recorded."""
-    names = {"hf": "Hugging Face", "arxiv": "arXiv"}
-    reasons: list[str] = []
-    current = start
-    while current <= day:
+    """Why a digest has nothing new, for the subscriber's note: the days nothing was fetched
+    for, what the fetches of the others recorded, and whether any papers came at all."""
+    wanted = {s.value for s in subscriber.sources}
+    reasons = [f"no papers were collected for {_span(first, last, '%d %b')}"
+               for first, last in _runs(unfetched_days(store, subscriber, start, day))]
+    listed = False
+    for current in _days(start, day):
+        listed = listed or bool(wanted & store.sources_listed(current))
         for source, status, detail in store.fetch_outcomes(current):
-            if source not in {s.value for s in subscriber.sources}:
+            if source not in wanted:
                 continue
-            name = names.get(source, source)
+            name = _SOURCE_NAMES.get(source, source)
             if status == "error":
                 reasons.append(f"{name} could not be fetched for {current:%d %b} ({detail}); "
                                "its papers will come in a later digest")
             elif status == "empty":
                 reasons.append(f"{name} announced no papers on {current:%d %b}")
-        current += dt.timedelta(days=1)
-    return reasons or ["none of the new papers matched your topics"]
+    if listed or not reasons:
+        reasons.append("none of the new papers matched your topics")
+    return reasons
+
+
+def fetch_hint(store: Store, subscriber: Subscriber, start: dt.date, day: dt.date) -> str:
+    """For the operator, what to run when a digest is empty because days of it were never
+    fetched ("no papers stored for 2025-09-15; run `newsletter fetch --date 2025-09-15`");
+    "" when every day was."""
+    days = unfetched_days(store, subscriber, start, day)
+    if not days:
+        return ""
+    spans = ", ".join(_span(first, last, "%Y-%m-%d") for first, last in _runs(days))
+    command = (f"`newsletter fetch --date {days[0]:%Y-%m-%d}`" if len(days) == 1
+               else "`newsletter fetch --date DAY` for each day")
+    return f"no papers stored for {spans}; run {command}"
+
+
+def unfetched_days(store: Store, subscriber: Subscriber, start: dt.date,
+                   day: dt.date) -> list[dt.date]:
+    """The days of [start, day] of which nothing is stored from the subscriber's sources: no
+    fetch recorded them (not even as empty or failed) and no paper is listed on them."""
+    missing = []
+    for current in _days(start, day):
+        expected = {s.value for s in subscriber.sources if _lists_on(s, current)}
+        if not expected:
+            continue
+        stored = {source for source, _, _ in store.fetch_outcomes(current)}
+        if not expected & (stored | store.sources_listed(current)):
+            missing.append(current)
+    return missing
+
+
+_SOURCE_NAMES = {"hf": "Hugging Face", "arxiv": "arXiv"}
+
+
+def _lists_on(source: Source, day: dt.date) -> bool:
+    """Whether a source has a listing that day at all: arXiv announces Monday to Friday (its
+    weekend is no missing fetch)."""
+    return source is not Source.ARXIV or day.weekday() < 5
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _runs(days: Sequence[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days as (first, last) of each run of consecutive ones."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for current in days:
+        if runs and runs[-1][1] + dt.timedelta(days=1) == current:
+            runs[-1] = (runs[-1][0], current)
+        else:
+            runs.append((current, current))
+    return runs
+
+
+def _span(first: dt.date, last: dt.date, form: str) -> str:
+    return f"{first:{form}}" if first == last else f"{first:{form}} to {last:{form}}"
+
+
+def render_digest(store: Store, renderer: Renderer, digest: Digest, manage: str) -> RenderedDigest:
+    """The digest; or, when it is empty and the subscriber wants one, the note saying why (what
+    `send` sends and `preview` shows)."""
+    subscriber = digest.subscriber
+    if digest.papers or subscriber.on_empty is not OnEmpty.NOTE:
+        return renderer.render(digest, manage)
+    reasons = empty_reasons(store, subscriber, digest.window_start, digest.digest_date)
+    return renderer.render_note(subscriber, digest.digest_date, reasons, manage)
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,6 +226,12 @@ class Store:
         latest = {row["source"]: (row["source"], row["status"], row["detail"]) for row in rows}
         return list(latest.values())
 
+    def sources_listed(self, day: dt.date) -> set[str]:
+        """The sources with at least one paper listed on this day."""
+        rows = self._db.execute("SELECT DISTINCT source FROM listings WHERE listed_on = ?",
+                                (day.isoformat(),)).fetchall()
+        return {row[0] for row in rows}
+
     def papers_listed(
         self, start: dt.date, end: dt.date, sources: Iterable[Source]
     ) -> list[Paper]:

@@ -12,7 +12,7 @@ from newsletter.config import load_settings
 from newsletter.delivery import make_transport
 from newsletter.fetching import import_files
 from newsletter.models import DigestState
-from newsletter.pipeline import Runner, Status, send_day
+from newsletter.pipeline import Runner, RunReport, Status, send_day
 from newsletter.render import Renderer
 from newsletter.store import Store
 from newsletter.subscribers import load_subscribers
@@ -50,13 +50,17 @@ def six(workdir: Path) -> Path:
 
 
 def _run(workdir: Path, time: FakeTime, **settings: object) -> list[Status]:
-    config = load_settings(**settings)
+    return [result.status for result in _report(workdir, time, settings=settings).results]
+
+
+def _report(workdir: Path, time: FakeTime, day: dt.date = DAY, *, dry_run: bool = False,
+            settings: dict[str, object] | None = None) -> RunReport:
+    config = load_settings(**settings or {})
     subscribers = load_subscribers(workdir / "subscribers.yaml")
     with Store.open(workdir / "newsletter.db") as store:
         runner = Runner(config, store, Renderer(), make_transport(config), clock=time.clock,
                         sleep=time.sleep, connect=lambda: make_transport(config))
-        report = asyncio.run(send_day(runner, subscribers, DAY))
-    return [result.status for result in report.results]
+        return asyncio.run(send_day(runner, subscribers, day, dry_run=dry_run))
 
 
 def test_rate_limit_per_minute_waits_for_slots(six: Path, smtp: SmtpServer) -> None:
@@ -133,6 +137,45 @@ def test_empty_day_note_says_why_once(workdir: Path, smtp: SmtpServer) -> None:
     assert "none of the new papers matched your topics" in text
     assert _run(workdir, FakeTime()) == [Status.ALREADY_SENT, Status.NOTHING_NEW]
     assert len(smtp.received) == 1
+
+
+NOTE_AND_SKIP = ("subscribers:\n"
+                 "  - {email: n@lab.example, topics: [\"LLM agents\"], on_empty: note}\n"
+                 "  - {email: s@lab.example, topics: [\"LLM agents\"]}\n")
+
+
+def test_empty_note_for_a_day_never_fetched(workdir: Path, smtp: SmtpServer) -> None:
+    """A day nothing was fetched for is not "nothing matched": the note says no papers were
+    collected, and the report names the command that fetches them."""
+    (workdir / "subscribers.yaml").write_text(NOTE_AND_SKIP)
+    with Store.open(workdir / "newsletter.db") as store:
+        import_files(store, [HF_DAYS / "2026-08-13.json"], None, FakeTime().clock)
+    hint = "no papers stored for 2026-08-15; run `newsletter fetch --date 2026-08-15`"
+    dry = _report(workdir, FakeTime(), dt.date(2026, 8, 15), dry_run=True).results
+    assert [(r.status, r.detail) for r in dry] == [
+        (Status.WOULD_SEND, f"No new papers for you, Sat 15 Aug 2026; {hint}"),
+        (Status.NOTHING_NEW, hint)]
+    sent = _report(workdir, FakeTime(), dt.date(2026, 8, 15)).results
+    assert sent[0].status is Status.SENT and sent[0].detail.endswith(f"; {hint}")
+    (note,) = smtp.received
+    text = note.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "  - no papers were collected for 15 Aug\r\n" in text
+    assert "matched" not in text and "newsletter fetch" not in text
+
+
+def test_empty_note_for_a_day_announced_empty(workdir: Path, smtp: SmtpServer) -> None:
+    """A day recorded as empty is said to be one, with no advice to fetch it."""
+    (workdir / "subscribers.yaml").write_text(NOTE_AND_SKIP)
+    empty = workdir / "2026-08-15.json"
+    empty.write_text("[]")
+    with Store.open(workdir / "newsletter.db") as store:
+        import_files(store, [empty], None, FakeTime().clock)
+    results = _report(workdir, FakeTime(), dt.date(2026, 8, 15)).results
+    assert [(r.status, r.detail) for r in results][1:] == [
+        (Status.NOTHING_NEW, "nothing new since the last digest")]
+    assert "newsletter fetch" not in results[0].detail
+    text = smtp.received[0].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hugging Face announced no papers on 15 Aug" in text and "collected" not in text
 
 
 def test_only_papers_in_the_email_become_seen(six: Path, smtp: SmtpServer,
