@@ -36,7 +36,7 @@ from newsletter.config import Settings, load_settings
 from newsletter.delivery import make_transport
 from newsletter.errors import InputError
 from newsletter.locking import send_lock
-from newsletter.models import Source, Subscriber
+from newsletter.models import Digest, Source, Subscriber
 from newsletter.store import Store
 
 app = typer.Typer(
@@ -168,29 +168,46 @@ def preview(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")]
     = False,
 ) -> None:
-    """Render exactly what `send` would send; send nothing, mark nothing."""
+    """Render exactly what `send` would send (saying first if it would not); send nothing."""
     settings = load_settings()
     subscriber = find_subscriber(subscribers_of(settings), email, settings)
     renderer = make_renderer(settings)
     with Store.open_readonly(settings.db) as store:
         day = _day(store, date.date() if date else None)
-        result = planning.preview(store, settings, renderer, subscriber, day, pipeline.utc_now(),
+        now = pipeline.utc_now()
+        result = planning.preview(store, settings, renderer, subscriber, day, now,
                                   lookback=lookback, max_papers=max_papers, explain=explain)
+        why_not = pipeline.why_not_sent(store, subscriber, result.planned, now)
+        notice = _send_notice(store, result.planned.digest, why_not)
+    if notice:
+        err.print(f"note: {notice}", markup=False)
     if out_dir is not None:
         _write_preview(result, out_dir)
     if open_browser:
         err.print(f"opened {open_in_browser(result.rendered.html)}")
     if as_json:
-        print(json.dumps(_preview_json(result, explain), ensure_ascii=False, indent=2))
+        print(json.dumps(_preview_json(result, explain, why_not), ensure_ascii=False, indent=2))
     elif out_dir is None:
         out.print(f"Subject: {result.rendered.subject}\n", markup=False)
         out.print(result.rendered.text, markup=False)
 
 
-def _preview_json(result: planning.Preview, explain: bool) -> dict[str, Any]:
+def _send_notice(store: Store, digest: Digest, why_not: str | None) -> str:
+    """What `preview` says first about `send` that day: why it would not send this, or, for a
+    note about days never fetched, how to fetch them; "" when there is nothing to say."""
+    if why_not is not None:
+        return f"`newsletter send --date {digest.digest_date}` would not send this: {why_not}"
+    if digest.papers:
+        return ""
+    return planning.fetch_hint(store, digest.subscriber, digest.window_start, digest.digest_date)
+
+
+def _preview_json(result: planning.Preview, explain: bool, why_not: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "subscriber": result.digest.subscriber.email,
         "subject": result.rendered.subject,
+        "would_send": why_not is None,
+        "why_not": why_not,
         "papers": [
             {"id": r.paper.id, "title": r.paper.title, "score": round(r.score, 4),
              "reasons": list(r.reasons)}

@@ -8,6 +8,7 @@ sent, and a digest left `sending` by a crash is re-sent with its Message-ID.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import datetime as dt
 import logging
 import random
@@ -26,8 +27,16 @@ from newsletter.delivery import (
     build_message,
     manage_hint,
 )
-from newsletter.models import DigestState, OnEmpty, Subscriber
-from newsletter.planning import PaperCache, Planned, Planner, fetch_hint, is_due, render_digest
+from newsletter.models import DigestState, Frequency, OnEmpty, Subscriber
+from newsletter.planning import (
+    PaperCache,
+    Planned,
+    Planner,
+    delivery_day,
+    fetch_hint,
+    is_due,
+    render_digest,
+)
 from newsletter.render import RenderedDigest, Renderer
 from newsletter.store import DigestRow, Store
 
@@ -124,9 +133,32 @@ def _skip_reason(store: Store, subscriber: Subscriber, day: dt.date) -> Subscrib
     if why:
         return SubscriberResult(subscriber.email, Status.DISABLED, detail=why)
     if not is_due(subscriber, day):
-        return SubscriberResult(subscriber.email, Status.NOT_DUE,
-                                detail=f"{subscriber.frequency.value} digest")
+        return SubscriberResult(subscriber.email, Status.NOT_DUE, detail=_not_due(subscriber, day))
     return None
+
+
+def _not_due(subscriber: Subscriber, day: dt.date) -> str:
+    """"weekly digest, delivered on Fridays, not Saturdays": it is the delivery day, the one
+    after the listing day, that is due or not, which the listing day alone does not show."""
+    delivered = f"{delivery_day(day):%A}s"
+    if subscriber.frequency is Frequency.WEEKLY:
+        return (f"weekly digest, delivered on {calendar.day_name[subscriber.weekly_day]}s, "
+                f"not {delivered}")
+    return f"{subscriber.frequency.value} digest, not delivered on {delivered}"
+
+
+def why_not_sent(store: Store, subscriber: Subscriber, planned: Planned,
+                 now: dt.datetime) -> str | None:
+    """Why `send` would send nothing to this subscriber now, worded as its report words it
+    ("not due (weekly digest, …)"); None when it would send the digest (or the note). The
+    run's own checks in the run's order, for `preview`."""
+    result = _skip_reason(store, subscriber, planned.digest.digest_date)
+    if result is None:
+        outcome = _outcome(store, subscriber, planned, now)
+        if not isinstance(outcome, SubscriberResult):
+            return None
+        result = outcome
+    return f"{result.status.value} ({result.detail})" if result.detail else result.status.value
 
 
 def _expire_unsent(runner: Runner, subscriber: Subscriber, day: dt.date) -> None:

@@ -265,14 +265,6 @@ class Planned:
     row: DigestRow | None
 
 
-def plan_digest(
-    store: Store, settings: Settings, subscriber: Subscriber, day: dt.date, now: dt.datetime,
-    *, write: bool = True,
-) -> Planned:
-    """The digest of (subscriber, day): the stored one if it exists, else a fresh ranking."""
-    return Planner(store, settings, day).plan(subscriber, now, write=write)
-
-
 def empty_reasons(store: Store, subscriber: Subscriber, start: dt.date, day: dt.date) -> list[str]:
     """Why a digest has nothing new, for the subscriber's note: the days nothing was fetched
     for, what the fetches of the others recorded, and whether any papers came at all."""
@@ -364,8 +356,10 @@ def render_digest(store: Store, renderer: Renderer, digest: Digest, manage: str)
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """Exactly what `send` would send (or has sent) that day, built without writing anything."""
+    """What `send` would plan that day (`planned`), and the digest shown, built without writing
+    anything: the same one, or another ranking when `preview` was asked for one."""
 
+    planned: Planned
     digest: Digest
     rendered: RenderedDigest
     message: EmailMessage
@@ -377,20 +371,20 @@ def preview(
     now: dt.datetime, *, lookback: int | None = None, max_papers: int | None = None,
     explain: bool = False,
 ) -> Preview:
-    """Plan without writing (or, with `lookback`, rank that many days ending on `day`)."""
-    if lookback is None and max_papers is None and not explain:
-        digest = plan_digest(store, settings, subscriber, day, now, write=False).digest
-        excluded: tuple[Excluded, ...] = ()
-    else:
+    """Plan without writing; with `lookback` (that many days ending on `day`), `max_papers` or
+    `explain`, show a ranking made for them instead, still beside the plan `send` would use."""
+    planner = Planner(store, settings, day)
+    planned = planner.plan(subscriber, now, write=False)
+    digest = planned.digest
+    excluded: tuple[Excluded, ...] = ()
+    if lookback is not None or max_papers is not None or explain:
         start = (day - dt.timedelta(days=lookback - 1) if lookback
                  else window_start(store, subscriber, day))
-        ranking = rank_for(store, subscriber, start, day, explain=explain, max_papers=max_papers,
-                           late=lookback is None, settings=settings)
+        ranking = planner.rank(subscriber, start, explain=explain, max_papers=max_papers,
+                               late=lookback is None)
         message_id = make_message_id(subscriber, day, settings.from_address)
         digest = Digest(subscriber, day, start, ranking.picked, message_id)
         excluded = ranking.excluded
-    rendered = renderer.render(digest, manage_hint(settings))
+    rendered = render_digest(store, renderer, digest, manage_hint(settings))
     message = build_message(rendered, subscriber, settings, digest.message_id, now)
-    return Preview(digest, rendered, message, excluded)
-
-
+    return Preview(planned, digest, rendered, message, excluded)

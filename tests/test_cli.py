@@ -124,6 +124,60 @@ def test_preview_leaves_database_byte_identical(workdir: Path,
     assert (workdir / "p" / "digest.html").read_text().startswith("<!doctype html>")
 
 
+PREVIEWED = ("subscribers:\n"
+             "  - {email: lena@lab.example, topics: [video], frequency: weekly, day: friday}\n"
+             "  - {email: tom@lab.example, topics: [video], enabled: false}\n"
+             "  - {email: maya@lab.example, topics: [video]}\n"
+             "  - {email: nora@lab.example, topics: [video], on_empty: note}\n")
+
+
+@pytest.mark.parametrize(("email", "day", "why_not"), [
+    ("lena@lab.example", DAY2, "not due (weekly digest, delivered on Fridays, not Thursdays)"),
+    ("tom@lab.example", DAY1, "disabled (enabled: false)"),
+    ("maya@lab.example", "2026-08-15",
+     "nothing new (no papers stored for 2026-08-15; run `newsletter fetch --date 2026-08-15`)"),
+])
+def test_preview_says_when_send_would_not_send_it(
+    workdir: Path, capsys: pytest.CaptureFixture[str], email: str, day: str, why_not: str,
+) -> None:
+    """preview still renders, but first says on standard error why `send` would not send it,
+    in the words of `send --dry-run`; `--json` says it too."""
+    (workdir / "subscribers.yaml").write_text(PREVIEWED)
+    _fetch(capsys, DAY1)
+    _fetch(capsys, DAY2)
+    code, out, err = _run(capsys, "preview", email, "--date", day)
+    assert code == 0 and out.startswith("Subject: ")
+    assert err == f"note: `newsletter send --date {day}` would not send this: {why_not}\n"
+    code, out, _ = _run(capsys, "preview", email, "--date", day, "--json")
+    data = json.loads(out)
+    assert code == 0 and (data["would_send"], data["why_not"]) == (False, why_not)
+    code, out, _ = _run(capsys, "send", "--dry-run", "--date", day, "--only", email)
+    assert code == 0 and f"  {email}: {why_not}\n" in out
+
+
+def test_preview_says_nothing_when_send_would_send_it(
+    workdir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A digest send would send gets no note; once sent, preview says it was; a note about
+    days never fetched is shown as send would send it, with the command to fetch them."""
+    (workdir / "subscribers.yaml").write_text(PREVIEWED)
+    _fetch(capsys, DAY1)
+    for email in ("lena@lab.example", "maya@lab.example"):
+        code, out, err = _run(capsys, "preview", email, "--date", DAY1, "--json")
+        data = json.loads(out)
+        assert (code, err, data["would_send"], data["why_not"]) == (0, "", True, None)
+        assert data["papers"]
+    assert _run(capsys, "send", "--date", DAY1, "--only", "maya@lab.example")[0] == 0
+    _, _, err = _run(capsys, "preview", "maya@lab.example", "--date", DAY1)
+    assert err.startswith(f"note: `newsletter send --date {DAY1}` would not send this: "
+                          "already sent (sent ")
+    code, out, err = _run(capsys, "preview", "nora@lab.example", "--date", "2026-08-15")
+    assert code == 0 and out.startswith("Subject: No new papers for you, Sat 15 Aug 2026\n")
+    assert "  - no papers were collected for 15 Aug\n" in out
+    assert err == ("note: no papers stored for 2026-08-15; "
+                   "run `newsletter fetch --date 2026-08-15`\n")
+
+
 def test_dry_run_sends_and_marks_nothing(workdir: Path, smtp: SmtpServer,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     """`send --dry-run` reports what it would send and leaves no trace."""
@@ -174,7 +228,8 @@ def test_demo_runs_offline_and_second_run_sends_nothing(
     monkeypatch.delenv("NEWSLETTER_SMTP_HOST", raising=False)
     code, out, _ = _run(capsys, "demo")
     assert code == 0, out
-    assert out.count(": sent ") == 3 and "edsger@example.org: not due (weekly digest)" in out
+    assert out.count(": sent ") == 3
+    assert "edsger@example.org: not due (weekly digest, delivered on Mondays, not " in out
     assert len(list((tmp_path / "newsletter-demo" / "outbox" / "new").iterdir())) == 3
     code, out, _ = _run(capsys, "demo")
     assert code == 0 and out.count("nothing new since the last digest") == 3
