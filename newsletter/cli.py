@@ -36,7 +36,8 @@ from newsletter.config import Settings, load_settings
 from newsletter.delivery import make_transport
 from newsletter.errors import InputError
 from newsletter.locking import send_lock
-from newsletter.models import Digest, Source, Subscriber
+from newsletter.models import Digest, Excluded, Source, Subscriber
+from newsletter.render import clip
 from newsletter.store import Store
 
 app = typer.Typer(
@@ -49,6 +50,8 @@ app.add_typer(subscribers_app, name="subscribers")
 app.command()(history)
 app.command()(serve)
 app.command()(status)
+
+LEFT_OUT_TITLE = 60  # characters of a title in `preview --explain`'s list of papers left out
 
 DateOption = Annotated[
     dt.datetime | None,
@@ -163,7 +166,7 @@ def preview(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write digest.html/.txt/.eml.")]
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON.")] = False,
-    explain: Annotated[bool, typer.Option(help="With --json: also the papers left out.")]
+    explain: Annotated[bool, typer.Option(help="Also the papers left out, and why.")]
     = False,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")]
     = False,
@@ -187,9 +190,12 @@ def preview(
         err.print(f"opened {open_in_browser(result.rendered.html)}")
     if as_json:
         print(json.dumps(_preview_json(result, explain, why_not), ensure_ascii=False, indent=2))
-    elif out_dir is None:
-        out.print(f"Subject: {result.rendered.subject}\n", markup=False)
-        out.print(result.rendered.text, markup=False)
+    else:
+        if out_dir is None:
+            out.print(f"Subject: {result.rendered.subject}\n", markup=False)
+            out.print(result.rendered.text, markup=False)
+        if explain:
+            out.print(_left_out(result.excluded), markup=False)
 
 
 def _send_notice(store: Store, digest: Digest, why_not: str | None) -> str:
@@ -200,6 +206,16 @@ def _send_notice(store: Store, digest: Digest, why_not: str | None) -> str:
     if digest.papers:
         return ""
     return planning.fetch_hint(store, digest.subscriber, digest.window_start, digest.digest_date)
+
+
+def _left_out(excluded: Sequence[Excluded]) -> str:
+    """`--explain` as text, after the digest: each paper left out and why, one line each."""
+    if not excluded:
+        return "Left out: nothing"
+    titles = [clip(e.paper.title, LEFT_OUT_TITLE) for e in excluded]
+    width = max(map(len, titles))
+    return "\n".join(["Left out:", *(f"  {e.paper.id}  {title:<{width}}  {e.reason}"
+                                      for e, title in zip(excluded, titles, strict=True))])
 
 
 def _preview_json(result: planning.Preview, explain: bool, why_not: str | None) -> dict[str, Any]:

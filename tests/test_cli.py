@@ -108,6 +108,27 @@ def test_digest_papers_match_topics(workdir: Path, smtp: SmtpServer,
     assert set(data["papers"][0]) == {"id", "title", "score", "reasons"}
 
 
+def test_preview_explain_as_text_lists_the_papers_left_out(
+    workdir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--explain` without `--json` adds, after the digest (or alone, with `--out`), each paper
+    left out and why, the ones `--json --explain` lists."""
+    _fetch(capsys, DAY1)
+    _, out, _ = _run(capsys, "preview", "agents@lab.example", "--json", "--explain")
+    excluded = json.loads(out)["excluded"]
+    code, out, _ = _run(capsys, "preview", "agents@lab.example", "--explain")
+    digest, _, left_out = out.partition("\nLeft out:\n")
+    assert code == 0 and digest.startswith("Subject: ") and excluded
+    lines = left_out.splitlines()
+    assert len(lines) == len(excluded)
+    for line, paper in zip(lines, excluded, strict=True):
+        assert line.startswith(f"  {paper['id']}  {paper['title'][:20]}")
+        assert line.endswith(f"  {paper['reason']}")
+    code, out, _ = _run(capsys, "preview", "agents@lab.example", "--explain",
+                        "--out", str(workdir / "p"))
+    assert code == 0 and out == f"Left out:\n{left_out}"
+
+
 def test_preview_leaves_database_byte_identical(workdir: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """`preview --json` and `--out` write nothing to the database file."""
