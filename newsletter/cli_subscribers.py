@@ -35,6 +35,7 @@ from newsletter.subscribers_edit import (
     remove_subscriber,
 )
 from newsletter.subscribers_file import edit_in_editor, read_snapshot, write_atomic
+from newsletter.subscribers_lint import liked_ids, warnings
 
 subscribers_app = typer.Typer(help="Read, check and edit the subscribers file.",
                               no_args_is_help=True)
@@ -74,10 +75,17 @@ def _say(text: str) -> None:
 @subscribers_app.command("validate")
 @errors
 def validate() -> None:
-    """Check the subscribers file; print every problem with file:line:column."""
+    """Check the subscribers file; print every problem with file:line:column, then what is
+    valid but will not do what it seems to (warnings)."""
     settings = load_settings()
-    count = len(subscribers_of(settings))
-    _say(f"{settings.subscribers}: ok, {_plural(count, 'subscriber')}")
+    subscribers = subscribers_of(settings)
+    _say(f"{settings.subscribers}: ok, {_plural(len(subscribers), 'subscriber')}")
+    stored = None
+    if settings.db.exists():
+        with Store.open_readonly(settings.db) as store:
+            stored = {p.id for p in store.papers_by_id(liked_ids(subscribers))}
+    for line in warnings(subscribers, stored):
+        err.print(f"warning: {line}", markup=False, emoji=False)
 
 
 def _plural(count: int, word: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 from newsletter.cli import main
 from newsletter.store import Store
 from newsletter.subscribers import load_subscribers
-from tests.conftest import DATA
+from tests.conftest import DATA, HF_DAYS
 
 ORIGINAL = (DATA / "commented_subscribers.yaml").read_text(encoding="utf-8")
 
@@ -57,6 +57,49 @@ def _editor(folder: Path, monkeypatch: pytest.MonkeyPatch, *steps: dict[str, obj
 
 
 # --- reading -------------------------------------------------------------------------------------
+
+
+def test_validate_says_ok(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A valid file: how many subscribers, and no warning for profiles that do what they say."""
+    code, out, err = _run(capsys, "validate")
+    count = len(load_subscribers(workdir / "subscribers.yaml"))
+    assert code == 0 and out.strip() == f"{workdir / 'subscribers.yaml'}: ok, {count} subscribers"
+    assert "warning" not in err
+
+
+def test_validate_warns_of_profiles_that_will_not_do_what_they_say(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Valid, but not what its author meant: a phrase both wanted and excluded, arXiv
+    categories for a Hugging Face reader, a liked paper that is not stored (yet). The file is
+    still valid (exit 0), and a liked paper that is stored says nothing."""
+    assert main(["fetch", "--file", str(HF_DAYS / "2025-08-29.json")]) == 0
+    stored = "2508.20722"  # in the listing of 2025-08-29
+    (workdir / "subscribers.yaml").write_text(f"""\
+subscribers:
+  - email: a@lab.example
+    topics: [video generation, sparse attention]
+    exclude: [Video Generation]
+    arxiv_categories: [cs.CV]
+    liked: ["{stored}", "2599.00001"]
+  - email: b@lab.example
+    topics: [sparse attention]
+    arxiv_categories: [cs.CL]
+    sources: [hf, arxiv]
+    liked: ["{stored}"]
+""", encoding="utf-8")
+    capsys.readouterr()
+    code, out, err = _run(capsys, "validate")
+    assert code == 0 and out.strip().endswith("ok, 2 subscribers")
+    assert err.splitlines() == [
+        'warning: a@lab.example: "video generation" is both a topic and excluded: papers about '
+        "it are left out",
+        "warning: a@lab.example: arxiv_categories filters only papers that also came from arXiv, "
+        "and sources has no arxiv: Hugging Face listings carry no categories",
+        "warning: a@lab.example: liked 2599.00001 is not stored yet: it counts once a fetch "
+        "brings it",
+    ]
+
 
 
 def test_list_shows_the_last_digest(commented: Path, capsys: pytest.CaptureFixture[str]) -> None:

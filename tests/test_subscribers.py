@@ -10,6 +10,7 @@ import pytest
 from newsletter.errors import ConfigError
 from newsletter.models import Frequency, Source, Topic
 from newsletter.subscribers import load_subscribers
+from newsletter.subscribers_lint import warnings
 from tests.conftest import DATA, REPO
 
 
@@ -26,8 +27,10 @@ def _problems(path: Path) -> list[str]:
 
 
 def test_example_file_validates() -> None:
-    """The commented example shipped with the project is valid and uses every kind of field."""
+    """The commented example shipped with the project is valid, uses every kind of field, and
+    draws no warning (`subscribers validate`)."""
     subscribers = load_subscribers(REPO / "subscribers.example.yaml")
+    assert warnings(subscribers, stored={"2508.20722"}) == []
     ada = subscribers[0]
     assert ada.email == "ada@example.org"
     assert Topic("reward models", 2.0) in ada.profile.topics
