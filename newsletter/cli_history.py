@@ -34,9 +34,11 @@ def history(
             return
         out.print(_table(store, rows))
         if email:
-            for row in rows[:3]:
+            for row in _detailed(rows):
                 _details(store, row)
-        _fetches(store, rows[0])
+                _fetches(store, row, indent="  ")
+        else:
+            _fetches(store, rows[0])
         disabled = store.disabled(rows[0].subscriber) if email else None
     if disabled:
         out.print(f"{email} is disabled: {disabled}", markup=False)
@@ -54,6 +56,16 @@ def _table(store: Store, rows: list[DigestRow]) -> Table:
     return table
 
 
+_TROUBLE = (DigestState.RETRY, DigestState.FAILED, DigestState.EXPIRED, DigestState.SENDING)
+LATEST = 3  # digests always detailed for one subscriber; older ones only when in trouble
+
+
+def _detailed(rows: list[DigestRow]) -> list[DigestRow]:
+    """The rows whose details one subscriber's history shows: the latest few, and any older
+    one that did not go out (the one a reader asks about)."""
+    return rows[:LATEST] + [row for row in rows[LATEST:] if row.state in _TROUBLE]
+
+
 def _details(store: Store, row: DigestRow) -> None:
     out.print(f"\n{row.digest_date.isoformat()}: {row.state.value}, Message-ID {row.message_id}",
               markup=False)
@@ -66,7 +78,8 @@ def _details(store: Store, row: DigestRow) -> None:
         out.print(f"  {ranked.paper.id}  {ranked.paper.title}", markup=False)
 
 
-def _fetches(store: Store, row: DigestRow) -> None:
+def _fetches(store: Store, row: DigestRow, indent: str = "") -> None:
+    """What the fetches of the row's digest day recorded."""
     for source, status, detail in store.fetch_outcomes(row.digest_date):
-        out.print(f"fetch {source} for {row.digest_date}: {status}"
+        out.print(f"{indent}fetch {source} for {row.digest_date}: {status}"
                   f"{': ' + detail if detail else ''}", markup=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -300,6 +301,28 @@ def test_history_explains_each_digest(workdir: Path, smtp: SmtpServer,
     assert "attempt 1 at" in out and SHARED_PAPER in out
     code, out, _ = _run(capsys, "history")
     assert code == 0 and out.count("2026-08-13") >= 3
+
+
+def test_history_details_the_digests_that_did_not_go_out(
+    workdir: Path, smtp: SmtpServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond the latest few, `history EMAIL` details the digests that did not go out (the
+    one a reader asks about), each with what the fetch of its day recorded."""
+    from newsletter import cli_history
+    from tests.smtp_server import Fault
+
+    monkeypatch.setattr(cli_history, "LATEST", 0)  # as if both were older than the latest few
+    _fetch(capsys, DAY1)
+    smtp.fail(2, Fault("RCPT", "451 4.3.0 try later"))
+    assert _run(capsys, "send", "--date", DAY1)[0] == 0
+    _fetch(capsys, DAY2)
+    assert _run(capsys, "send", "--date", DAY2)[0] == 0
+    code, out, _ = _run(capsys, "history", "video@lab.example")
+    assert code == 0
+    assert re.search(rf"^{DAY1}: (expired|retry), Message-ID", out, re.M), out
+    assert not re.search(rf"^{DAY2}: ", out, re.M), out
+    assert f"  fetch hf for {DAY1}: ok" in out
 
 
 def test_preview_open_hands_the_html_to_a_browser(
