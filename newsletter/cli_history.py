@@ -72,8 +72,9 @@ def _details(store: Store, row: DigestRow) -> None:
     if row.state is DigestState.RETRY and row.next_attempt_at:
         out.print(f"  next attempt {row.next_attempt_at:%Y-%m-%d %H:%M} UTC", markup=False)
     for attempt in store.attempts(row.id):
+        reply = f" ({attempt.reply})" if attempt.reply else ""
         out.print(f"  attempt {attempt.attempt} at {attempt.at:%Y-%m-%d %H:%M:%S} UTC: "
-                  f"{attempt.outcome} {attempt.reply}", markup=False)
+                  f"{attempt.outcome}{reply}", markup=False)
     for ranked in store.digest_papers(row.id):
         out.print(f"  {ranked.paper.id}  {ranked.paper.title}", markup=False)
 

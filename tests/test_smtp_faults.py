@@ -176,7 +176,7 @@ def test_history_shows_state_attempts_and_last_reply(
     assert cells[:4] == [DAY, VISION, "retry", "1"], out
     row = _row(workdir / "newsletter.db", VISION)
     assert f"{DAY}: retry, Message-ID {row['message_id']}" in out
-    assert re.search(r"attempt 1 at [-\d :]+ UTC: retry 451 4\.3\.0 try later$", out, re.M), out
+    assert re.search(r"attempt 1 at [-\d :]+ UTC: retry \(451 4\.3\.0 try later\)$", out, re.M), out
     assert AGENTS not in out
     assert len(smtp.received) == 2
 
