@@ -166,17 +166,19 @@ class Variant:
     spelled_out: bool = False
 
 
-def variants(phrase: str) -> list[Variant]:
-    """The phrase itself, its conjuncts ("X Y and Z" → "X Y", "X Z"), and their synonyms."""
+@functools.lru_cache(maxsize=65536)
+def variants(phrase: str) -> tuple[Variant, ...]:
+    """The phrase itself, its conjuncts ("X Y and Z" → "X Y", "X Z"), and their synonyms;
+    memoised, as both the phrase matcher and the TF-IDF view of a topic ask for them."""
     units = tuple(analyse_phrase(phrase))
     whole = Variant(units, _EACH_ITSELF[: len(units)], synonym=False)
     found = [v for base in [whole, *_conjuncts(whole)] for v in [base, *_synonyms(base)]]
     if len(found) == 1:
-        return found
+        return tuple(found)
     out: dict[tuple[tuple[str, ...], ...], Variant] = {}
     for variant in found:
         out.setdefault(tuple(u.stems for u in variant.units), variant)
-    return list(out.values())
+    return tuple(out.values())
 
 
 _EACH_ITSELF = tuple((i,) for i in range(MAX_PHRASE_WORDS))  # the sources of a phrase's units
