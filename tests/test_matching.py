@@ -926,6 +926,29 @@ def test_ranking_many_at_once_equals_ranking_each_alone() -> None:
     assert sum(len(r.picked) for r in together) > 20  # the cases do pick papers
 
 
+def test_the_topic_tables_grow_past_their_room_and_keep_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the rows the topic tables have room for, they grow: every phrase keeps its row,
+    a view handed out before still reads the same values, and profiles rank as on fresh
+    candidates."""
+    monkeypatch.setattr("newsletter.ranking_candidates.ROWS", 2)
+    papers = real_day()
+    candidates = Candidates.build(papers, today=DAY)
+    early = candidates.topic("agents")
+    kept = early.copy()
+    phrases = ["video generation", "diffusion", "reinforcement learning", "benchmark",
+               "language models", "reasoning", "vision", "memory", "speech", "robot"]
+    cases = [Request(topics(phrase, "agents")) for phrase in phrases]
+    together = rank_many(cases, candidates)
+    assert len(candidates.topic_table) == len(phrases) + 2  # row 0, "agents", the others
+    assert early.tolist() == kept.tolist()
+    assert candidates.topic("agents").tolist() == kept.tolist()
+    alone = [rank(c.profile, Candidates.build(papers, today=DAY)) for c in cases]
+    assert together == alone
+    assert sum(len(r.picked) for r in together) > 20
+
+
 def test_the_garbage_collector_is_paused_while_batches_run_in_any_thread() -> None:
     """`gc_paused` blocks may overlap in threads (the scheduler's jobs): the collector stays off
     until the last one ends, even when the first to begin ends first, comes back on after an
