@@ -110,8 +110,8 @@ def _fields(
     return (
         textmatch.analyse(title, local),
         textmatch.analyse(textmatch.strip_definitions(abstract), local),
-        textmatch.analyse(summary, local),
-        [s for k in keywords for s in textmatch.analyse(k, local)],
+        textmatch.analyse(textmatch.strip_definitions(summary), local),
+        [s for k in keywords for s in textmatch.analyse(textmatch.strip_definitions(k), local)],
     )
 
 

@@ -581,6 +581,24 @@ def test_a_papers_terms_alone_are_its_full_analysis_terms() -> None:
         assert analyse_terms(paper_) == analyse_paper(paper_).terms
 
 
+def test_a_definition_counts_once_in_every_field() -> None:
+    """ "Mixture-of-Experts (MoE)" is one mention of the long form, in the keywords and the AI
+    summary as in the abstract: counted twice, a phrase a paper only uses as a part ("a
+    LoRA-based Mixture of Experts (LoRA-MoE)") looked as strong as one in its title."""
+    defined = paper(
+        "2508.00001", "Visual effects", "A Mixture-of-Experts (MoE) adapter.",
+        ai_summary="It uses a Mixture-of-Experts (MoE) adapter.",
+        ai_keywords=("Mixture-of-Experts (MoE)", "LoRA-based Mixture of Experts (LoRA-MoE)"),
+    )
+    plain = dataclasses.replace(
+        defined, abstract="A Mixture-of-Experts adapter.",
+        ai_summary="It uses a Mixture-of-Experts adapter.",
+        ai_keywords=("Mixture-of-Experts", "LoRA-based Mixture of Experts"),
+    )
+    assert analyse_paper(defined) == analyse_paper(plain)
+    assert analyse_terms(defined) == analyse_terms(plain)
+
+
 def test_empty_day_and_empty_profile_parts() -> None:
     """No candidates, no max_papers or an empty phrase give an empty ranking, not an error."""
     assert rank(topics("sparse attention"), Candidates.build([]), explain=True) == Ranking(())
