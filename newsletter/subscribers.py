@@ -59,11 +59,12 @@ _KINDS = {"bool_type": "must be true or false", "int_type": "must be a whole num
 
 def _text(value: Any) -> Any:
     """Refuse YAML scalars that were not text (an unquoted `2305.10431` is a float); the
-    message quotes the value as written in the file when it can (see `_message`)."""
+    message quotes the value as written in the file when it can (see `_message`). Text is
+    taken without the white space around it, so that a blank value is refused as empty."""
     if isinstance(value, bool | int | float):
         raise PydanticCustomError("text_type", 'must be text; write it in quotes: "{value}"',
                                   {"value": str(value)})
-    return value
+    return value.strip() if isinstance(value, str) else value
 
 
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
@@ -385,7 +386,23 @@ def _complaint(error: Any, written: str | None) -> str:
         return f"must be {words} {error['ctx'][bound]:g}{got}"
     if kind == "text_type" and written is not None:
         return f'must be text; write it in quotes: "{written}"'
+    if kind in ("too_short", "too_long"):
+        return _length(error)
     return _KINDS.get(kind) or str(error["msg"]).removeprefix("Value error, ")
+
+
+def _length(error: Any) -> str:
+    """A text or a list too short or too long ("must not be empty", "must have at most 50
+    items (got 51)")."""
+    ctx = error["ctx"]
+    text = ctx.get("field_type") != "List"  # the text itself is "Value" here
+    if error["type"] == "too_short":
+        least = ctx["min_length"]
+        if least == 1:
+            return "must not be empty"
+        return f"must have at least {least} {'characters' if text else 'items'}"
+    unit = "characters" if text else "items"
+    return f"must have at most {ctx['max_length']} {unit} (got {ctx['actual_length']})"
 
 
 def _field(loc: tuple[int | str, ...]) -> str:

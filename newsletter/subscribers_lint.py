@@ -2,8 +2,9 @@
 
 The schema accepts them, and refusing them would break a working file over a choice its author
 may have made on purpose; so they are warnings: a phrase that is both wanted and excluded, arXiv
-categories for a subscriber who reads only Hugging Face (whose listings carry none), and liked
-papers that are not stored, which count only once a fetch brings them.
+categories for a subscriber who reads only Hugging Face (whose listings carry none), liked
+papers that are not stored, which count only once a fetch brings them, and a phrase made only of
+common words or symbols ("the of"), which matches nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from newsletter.models import Source, Subscriber
+from newsletter.textmatch_phrases import variants
 
 
 def liked_ids(subscribers: Sequence[Subscriber]) -> set[str]:
@@ -29,6 +31,14 @@ def warnings(subscribers: Sequence[Subscriber], stored: Collection[str] | None) 
 
 def _problems(subscriber: Subscriber, stored: Collection[str] | None) -> list[str]:
     profile, problems = subscriber.profile, []
+    for topic in profile.topics:
+        if not _has_words(topic.phrase):
+            problems.append(f"topic \"{topic.phrase}\" has no word to match (only common words "
+                            "or symbols): it matches nothing")
+    for phrase in profile.exclude:
+        if not _has_words(phrase):
+            problems.append(f"exclude \"{phrase}\" has no word to match (only common words or "
+                            "symbols): it excludes nothing")
     excluded = {phrase.casefold() for phrase in profile.exclude}
     for topic in profile.topics:
         if topic.phrase.casefold() in excluded:
@@ -46,3 +56,8 @@ def _problems(subscriber: Subscriber, stored: Collection[str] | None) -> list[st
             problems.append(f"liked {', '.join(missing)} are not stored yet: they count once a "
                             "fetch brings them")
     return problems
+
+
+def _has_words(phrase: str) -> bool:
+    """Whether the ranker finds a word to match in a phrase ("the of", "🙂" have none)."""
+    return any(variant.units for variant in variants(phrase))

@@ -71,7 +71,8 @@ def test_validate_warns_of_profiles_that_will_not_do_what_they_say(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Valid, but not what its author meant: a phrase both wanted and excluded, arXiv
-    categories for a Hugging Face reader, a liked paper that is not stored (yet). The file is
+    categories for a Hugging Face reader, a liked paper that is not stored (yet), phrases with
+    no word to match. The file is
     still valid (exit 0), and a liked paper that is stored says nothing."""
     assert main(["fetch", "--file", str(HF_DAYS / "2025-08-29.json")]) == 0
     stored = "2508.20722"  # in the listing of 2025-08-29
@@ -87,10 +88,13 @@ subscribers:
     arxiv_categories: [cs.CL]
     sources: [hf, arxiv]
     liked: ["{stored}"]
+  - email: c@lab.example
+    topics: [sparse attention, "the of", "🙂"]
+    exclude: [and]
 """, encoding="utf-8")
     capsys.readouterr()
     code, out, err = _run(capsys, "validate")
-    assert code == 0 and out.strip().endswith("ok, 2 subscribers")
+    assert code == 0 and out.strip().endswith("ok, 3 subscribers")
     assert err.splitlines() == [
         'warning: a@lab.example: "video generation" is both a topic and excluded: papers about '
         "it are left out",
@@ -98,6 +102,12 @@ subscribers:
         "and sources has no arxiv: Hugging Face listings carry no categories",
         "warning: a@lab.example: liked 2599.00001 is not stored yet: it counts once a fetch "
         "brings it",
+        'warning: c@lab.example: topic "the of" has no word to match (only common words or '
+        "symbols): it matches nothing",
+        'warning: c@lab.example: topic "🙂" has no word to match (only common words or '
+        "symbols): it matches nothing",
+        'warning: c@lab.example: exclude "and" has no word to match (only common words or '
+        "symbols): it excludes nothing",
     ]
 
 

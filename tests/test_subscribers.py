@@ -171,6 +171,12 @@ def test_duplicate_mapping_key(tmp_path: Path) -> None:
         ("max_papers: 2.5", "`max_papers`: must be a whole number"),
         ("trending: 1.50", "`trending`: must be at most 1 (got 1.50)"),
         ("min_upvotes: -1", "`min_upvotes`: must be at least 0 (got -1)"),
+        ('topics: ["  "]', "`topics[1]`: must not be empty"),
+        ('topics: [{phrase: ""}]', "`topics[1].phrase`: must not be empty"),
+        ('exclude: [""]', "`exclude[1]`: must not be empty"),
+        ("sources: []", "`sources`: must not be empty"),
+        (f"topics: [{'x' * 501}]", "`topics[1]`: must have at most 500 characters (got 501)"),
+        (f"exclude: [{', '.join(['x'] * 51)}]", "`exclude`: must have at most 50 items (got 51)"),
     ],
 )
 def test_values_are_not_silently_converted(tmp_path: Path, line: str, expected: str) -> None:
