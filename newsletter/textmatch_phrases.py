@@ -43,6 +43,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("generation", "synthesis"),
     ("question answering", "QA"),
     ("mathematical", "math"),
+    ("speech", "spoken"),
 )
 
 # textmatch.AMBIGUOUS_ACRONYMS as (acronym, long form). One way: a phrase with the acronym is

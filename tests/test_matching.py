@@ -211,7 +211,7 @@ def test_an_ambiguous_acronym_counts_in_full_where_a_paper_defines_it(acronym: s
             "TTS generates many reasoning chains; our TTS budget is set per problem.",
         ),
         (  # "SLM": a spoken language model
-            "Full-duplex spoken dialogue",
+            "Full-duplex dialogue",
             "Our SLM listens while it talks, and a small adapter keeps the SLM fluent.",
         ),
     ],
@@ -241,6 +241,17 @@ def test_coordinations_and_synonyms_match(phrase: str, title: str) -> None:
     ranking = rank(topics(phrase), day(paper("2508.00001", title)))
     assert ids(ranking)[0] == "2508.00001"
     assert reasons_of(ranking, "2508.00001")[0].endswith("(title)")
+
+
+def test_a_synonym_is_named_as_the_paper_says_it() -> None:
+    """ "Spoken language models" are speech language models: the paper that says so ranks
+    above one that only shares "language models", and its reason quotes its own words."""
+    ranking = rank(topics("speech language models"), day(
+        paper("2508.00001", "A benchmark for spoken language models"),
+        paper("2508.00002", "A benchmark for large language models"),
+    ))
+    assert ids(ranking)[:2] == ["2508.00001", "2508.00002"]
+    assert reasons_of(ranking, "2508.00001") == ("matched: spoken language models (title)",)
 
 
 @pytest.mark.parametrize(
