@@ -1,7 +1,9 @@
 """What the candidates have of one word or one link of a profile phrase, as vectors (`Signal`).
 
 A phrase word is a tuple of stems (several for an acronym's long form, all needed); a link is
-the tuple of stem pairs that put two words side by side, in either order (any one will do).
+the tuple of stem pairs that put two words side by side, in either order (any one will do), or
+a directed link: the two stems of an "X-to-Y" compound ("text-to-speech"), which a paper that
+only writes "Y-to-X" ("speech-to-text") does not have.
 Thousands of phrases share their words ("diffusion", "language model"), so signals are cached
 per word and per link (`Evidence`), and read off the flat postings of `ranking_postings`,
 with what every signal needs of a posting (its saturated evidence, whether the abstract
@@ -15,6 +17,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from newsletter import textmatch
+from newsletter.models import Paper
 from newsletter.ranking_index import Index, Mask, Matrix, Positions, Vector, shared
 from newsletter.ranking_text import Pair
 
@@ -22,7 +26,9 @@ SATURATION = 2.0  # evidence e counts e / (e + SATURATION): repeats add less and
 COMPONENT_FACTOR = 0.8  # a phrase neither whole in the title nor repeated in the abstract
 COMPONENT_MENTIONS = 1.0  # "repeated": said more often than this in the abstract
 
-Key = tuple[str, ...] | tuple[Pair, ...]
+Directed = tuple[str, str, str]  # (stem of X, stem of Y, "to"): "X-to-Y", in that order
+Key = tuple[str, ...] | tuple[Pair, ...] | tuple[Directed]
+TO = "to"
 
 
 class Signal:
@@ -68,6 +74,7 @@ class Evidence:
         said = index.abstracts
         self._repeated = said.select(said.values > COMPONENT_MENTIONS)
         self._zeros = shared(np.zeros(len(index)))  # copied, as that is cheaper than np.zeros
+        self._compounds: dict[int, frozenset[tuple[str, str]]] = {}  # `_directions`
 
     def __call__(self, key: Key) -> Signal:
         """The signal of a phrase word (a tuple of stems) or of a link (a tuple of pairs)."""
@@ -104,6 +111,8 @@ class Evidence:
 
     def _signal(self, key: Key) -> Signal:
         """Compute a `Signal` from the postings."""
+        if isinstance(key[0], tuple) and len(key[0]) == 3:
+            return self._directed(key[0][0], key[0][1])
         vocab = self.index.vocab
         if len(key) == 1:  # most words and links
             found = vocab.get(key[0])
@@ -115,6 +124,32 @@ class Evidence:
         if len(ids) == 1:
             return self._single(ids[0])
         return self._combined(ids, every)
+
+    def _directed(self, first: str, then: str) -> Signal:
+        """The link of "first-to-then" (stems): the pair side by side, in the papers that write
+        "first-to-then" or "first to then" (or an acronym of it that they define); not in
+        those that write "then-to-first" (captioning is "image-to-text", not "text-to-image")
+        or only "first or then"."""
+        link = self(((min(first, then), max(first, then)),))
+        wrong = np.array(
+            [d for d in np.flatnonzero(link.present).tolist()
+             if (first, then) not in self._directions(d)],
+            dtype=np.intp,
+        )
+        if not len(wrong):
+            return link
+        saturated, present = link.saturated.copy(), link.present.copy()
+        saturated[wrong], present[wrong] = 0.0, False
+        titled = shared(np.setdiff1d(link.titled, wrong))
+        return Signal(saturated, present, titled, shared(np.setdiff1d(link.repeated, wrong)))
+
+    def _directions(self, doc: int) -> frozenset[tuple[str, str]]:
+        """The (X, Y) stems of every "X-to-Y" of a candidate; worked out once, and only for
+        the papers that have both words side by side."""
+        found = self._compounds.get(doc)
+        if found is None:
+            found = self._compounds[doc] = _compounds(self.index.papers[doc])
+        return found
 
     def _single(self, key: int) -> Signal:
         """The signal of one key, read off its postings and the per-posting arrays (the
@@ -163,6 +198,28 @@ def _in_every(positions: list[list[Positions]], n: int) -> Mask:
     counts = np.bincount(at, minlength=len(positions) * n).reshape(len(positions), n)
     every: Mask = counts == len(positions[0])
     return every
+
+
+def _compounds(paper: Paper) -> frozenset[tuple[str, str]]:
+    """The (X, Y) stems of each "X-to-Y" or "X to Y" in a paper's title, abstract, AI summary
+    and keywords, acronyms the paper defines read as their long forms."""
+    title, abstract = textmatch.fold(paper.title), textmatch.fold(paper.abstract)
+    local = textmatch.find_definitions(f"{title}. {abstract}")
+    found = set()
+    for text in (title, abstract, paper.ai_summary or "", *paper.ai_keywords):
+        for sentence in textmatch.sentences(textmatch.clean(textmatch.fold(text))):
+            said = list(textmatch.words(sentence, local))
+            for before, middle, after in zip(said, said[1:], said[2:], strict=False):
+                if middle == TO:
+                    first, then = _stems(before), _stems(after)
+                    if first and then:
+                        found.add((first[-1], then[0]))
+    return frozenset(found)
+
+
+def _stems(word: str) -> tuple[str, ...]:
+    """The content stems of one word (none for a stop word)."""
+    return tuple(textmatch.stem(w) for w in textmatch.words(word) if w not in textmatch.STOPWORDS)
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,9 +1,10 @@
 """Which words of a phrase each candidate has, as a label code (spelled by `ranking_labels`).
 
 A code says which variant of a phrase a paper matched best (the first of equals), which of its
-words a label names, whether they are all there, each next to the next (WHOLE), and whether
-the named words are all in the title (TITLE): papers that matched alike share a code, so a
-phrase has a handful of labels for hundreds of papers.
+words a label names, whether they are all there, each next to the next (WHOLE), which of its
+links the paper has (word i next to word i + 1, from LINKS on), and whether the named words are
+all in the title (TITLE): papers that matched alike share a code, so a phrase has a handful of
+labels for hundreds of papers.
 
 Codes are worked out for every candidate when a batch of topic phrases is matched, in a few
 numpy calls per batch, from the signals the match has just looked up (`ranking_evidence`): a
@@ -24,8 +25,9 @@ from newsletter.textmatch_phrases import MAX_PHRASE_WORDS
 
 LABEL_MIN_IDF = 0.5  # words in more than about 60% of the candidates are left out of reasons
 TITLE, WHOLE, VARIANT = 1 << MAX_PHRASE_WORDS, 1 << (MAX_PHRASE_WORDS + 1), MAX_PHRASE_WORDS + 2
+LINKS = VARIANT + 12  # the first link's bit (a phrase has far fewer than 4,096 variants)
 
-Code = int  # a bit per word named, then the flags (TITLE, WHOLE), then the variant's number
+Code = int  # a bit per word named, the flags (TITLE, WHOLE), the variant's number, the links
 Codes = npt.NDArray[np.int64]
 
 
@@ -73,13 +75,16 @@ def _codes_of_size(index: Index, phrases: list[Phrase], evidence: Evidence, n: i
     links = [list(map(evidence, p.links)) for p in phrases]
     whole = present == int(bits.sum())
     linked_in_title = np.ones_like(whole)
+    linked = np.zeros_like(present)
     if links[0]:
-        whole &= np.array([[link.present for link in row] for row in links]).all(axis=1)
+        has = np.array([[link.present for link in row] for row in links])
+        whole &= has.all(axis=1)
         linked_in_title = _titled(links, n).all(axis=1)
+        linked = (has * (bits[:-1, None] << LINKS)).sum(axis=1)
     partial = present & (_telling(index, phrases) * bits[:, None]).sum(axis=1)
     chosen = np.where(whole | (partial == 0), present, partial)
     in_title = ((chosen & ~titled) == 0) & (linked_in_title | ~whole)
-    codes: Codes = chosen | in_title * TITLE | whole * WHOLE
+    codes: Codes = chosen | in_title * TITLE | whole * WHOLE | linked
     return codes
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from newsletter.ranking_label_codes import TITLE, VARIANT, WHOLE, Code, Codes
+from newsletter.ranking_label_codes import LINKS, TITLE, VARIANT, WHOLE, Code, Codes
 from newsletter.ranking_phrases import variants
 from newsletter.textmatch_phrases import Unit
 
@@ -43,13 +43,14 @@ class PhraseLabels:
         if code & TITLE:
             words, key = self(code & ~TITLE)
             return f"{words} (title)", f"{key} (title)"
-        number = code >> VARIANT
+        number = (code & ((1 << LINKS) - 1)) >> VARIANT
         units = self.variants[number].units
         chosen = [i for i in range(len(units)) if code >> i & 1]
         key = " ".join(sorted({s for i in chosen for s in units[i].stems}))
+        every = range(len(units))
         if code & WHOLE:
-            return self.text if number == 0 else _spell(units, range(len(units))), key
-        return _spell(units, chosen), key
+            return self.text if number == 0 else _spell(units, every, every), key
+        return _spell(units, chosen, [i for i in every if code >> (LINKS + i) & 1]), key
 
 
 def matched_reason(labels: Iterable[Label]) -> str:
@@ -73,9 +74,14 @@ def matched_reasons(phrases: Sequence[PhraseLabels], pairs: Codes) -> list[str |
     """
     rows, codes = len(pairs), pairs[:, 1::2]
     span = int(codes.max()) + 1
+    real = None
+    if (int(pairs[:, 0::2].max()) + 1) * span >= 1 << 62:  # would overflow: number the codes
+        real, dense = np.unique(codes, return_inverse=True)
+        codes, span = dense.reshape(codes.shape), len(real)
     distinct, which = np.unique(pairs[:, 0::2] * span + codes, return_inverse=True)
     which = which.reshape(rows, -1)
-    labels = [phrases[at // span](at % span) if at else ("", "") for at in distinct.tolist()]
+    code_of = (lambda at: at % span) if real is None else (lambda at: int(real[at % span]))
+    labels = [phrases[at // span](code_of(at)) if at else ("", "") for at in distinct.tolist()]
     keys: dict[str, int] = {}
     said = np.array([keys.setdefault(key, len(keys)) for _, key in labels])[which]
     named = pairs[:, 0::2] > 0  # the phrases of a row come first, then 0s
@@ -95,23 +101,26 @@ def matched_reasons(phrases: Sequence[PhraseLabels], pairs: Codes) -> list[str |
     return out
 
 
-def _spell(units: tuple[Unit, ...], chosen: Iterable[int]) -> str:
-    """The chosen words in the user's spelling; a hyphenated group is written whole when all
-    its words are chosen ("text-to-image", not "text image"), and GAP stands for the words
-    left out between two chosen ones ("vision-language … training"), so that a few words of a
-    phrase do not read as a phrase of their own."""
-    picked = set(chosen)
+def _spell(units: tuple[Unit, ...], chosen: Iterable[int], linked: Iterable[int]) -> str:
+    """The chosen words in the user's spelling; a hyphenated group is written whole when the
+    paper has all its words, each next to the next ("text-to-image", not "text image"), and
+    GAP stands for the words left out between two chosen ones ("vision-language … training")
+    and between two the paper does not have side by side ("world … models"), so that a few
+    words of a phrase do not read as the phrase. `linked` are the words the paper has next to
+    the word after them."""
+    picked, joined = set(chosen), set(linked)
     words: list[str] = []
     last = -1
     for i in sorted(picked):
         group = units[i].group
-        whole = group == units[i].word or all(
-            j in picked for j, unit in enumerate(units) if unit.group == group
+        members = [j for j, unit in enumerate(units) if unit.group == group]
+        whole = group == units[i].word or (
+            all(j in picked for j in members) and all(j in joined for j in members[:-1])
         )
         if whole and words and i - 1 == last and units[last].group == group:
             last = i  # the group is written whole already
             continue
-        if words and i > last + 1:
+        if words and (i > last + 1 or last not in joined):
             words.append(GAP)
         words.append(group if whole else units[i].word)
         last = i

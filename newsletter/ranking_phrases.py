@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from newsletter import textmatch_phrases
-from newsletter.ranking_evidence import Evidence, Key, Signal, passing_many
+from newsletter.ranking_evidence import TO, Directed, Evidence, Key, Signal, passing_many
 from newsletter.ranking_index import Index, Mask, Matrix, Vector, shared
 from newsletter.ranking_text import Pair, pair
 
@@ -38,14 +38,15 @@ class Phrase:
 
     `units` are its words as textmatch analysed them, and `stems` their stems (the words' keys
     in `Evidence`); `links[i]` are the stem pairs that put word i and word i + 1 side by side,
-    in either order; `sources` say which words of the phrase each word stands for, and
+    in either order (or, for the two sides of an "X-to-Y" compound, a directed link that
+    only "X-to-Y" has: see `ranking_evidence`); `sources` say which words of the phrase each word stands for, and
     `sharing` by how many words each source is shared; `swapped` are the words a synonym
     brought in, which count only all together; `factor` discounts synonyms.
     """
 
     units: tuple[textmatch_phrases.Unit, ...]
     stems: tuple[tuple[str, ...], ...]
-    links: tuple[tuple[Pair, ...], ...]
+    links: tuple[tuple[Pair, ...] | tuple[Directed], ...]
     sources: tuple[tuple[int, ...], ...]
     sharing: tuple[int, ...]
     swapped: tuple[int, ...]
@@ -55,7 +56,10 @@ class Phrase:
 def _compile(variant: textmatch_phrases.Variant) -> Phrase:
     """Turn a textmatch variant into what the matcher needs."""
     stems = tuple([unit.stems for unit in variant.units])
-    links = tuple([_link(a, b) for a, b in pairwise(stems)])
+    links = tuple([
+        ((a.stems[-1], b.stems[0], TO),) if _directed(a, b) else _link(a.stems, b.stems)
+        for a, b in pairwise(variant.units)
+    ])
     sources = variant.sources
     if variant.synonym:
         sharing = tuple([sources.count(src) for src in sources])
@@ -66,6 +70,15 @@ def _compile(variant: textmatch_phrases.Variant) -> Phrase:
 
 
 _ONCE = (1,) * textmatch_phrases.MAX_PHRASE_WORDS  # no word is shared when no synonym came in
+
+
+def _directed(a: textmatch_phrases.Unit, b: textmatch_phrases.Unit) -> bool:
+    """Whether two words of a phrase are the two sides of an "X-to-Y" compound, where the
+    order is the meaning ("text-to-image" is not "image-to-text")."""
+    if a.group != b.group:
+        return False
+    compound = f"{a.word}-to-{b.word}".casefold()
+    return f"-{compound}-" in f"-{a.group.casefold()}-"
 
 
 def _link(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[Pair, ...]:

@@ -243,6 +243,34 @@ def test_coordinations_and_synonyms_match(phrase: str, title: str) -> None:
     assert reasons_of(ranking, "2508.00001")[0].endswith("(title)")
 
 
+@pytest.mark.parametrize(
+    ("phrase", "forward", "backward"),
+    [
+        ("text-to-speech", "Fast text-to-speech for meetings", "Fast speech-to-text for meetings"),
+        ("text-to-image", "Reward models for text to image models", "Image-to-text captioning"),
+        ("sim-to-real", "Sim-to-real transfer of grasping", "Real-to-sim transfer of grasping"),
+    ],
+)
+def test_a_compound_is_read_in_its_direction(phrase: str, forward: str, backward: str) -> None:
+    """ "X-to-Y" is not "Y-to-X", nor "X or Y": only a paper that says it in that order (or
+    an acronym of it that it defines) has the phrase whole; the others have its words."""
+    first, then = phrase.split("-to-")
+    acronym = f"{first[0]}T{then[0]}".upper()
+    ranking = rank(topics(phrase, min_relevance=0.0), day(
+        paper("2508.00001", backward),
+        paper("2508.00002", forward),
+        paper("2508.00003", f"The {acronym} model", f"A {phrase} ({acronym}) model. {acronym} is fast."),
+        paper("2508.00004", f"The {first} model", f"It writes {first} or {then} as it listens."),
+    ))
+    score = {r.paper.id: r.score for r in ranking.picked}
+    assert score["2508.00002"] > score["2508.00001"]
+    assert score["2508.00003"] > score["2508.00004"]
+    assert reasons_of(ranking, "2508.00002")[0].startswith(f"matched: {phrase}")
+    assert reasons_of(ranking, "2508.00003")[0] == f"matched: {phrase} (title)"
+    assert reasons_of(ranking, "2508.00001")[0] == f"matched: {first} … {then} (title)"
+    assert reasons_of(ranking, "2508.00004")[0] == f"matched: {first} … {then}"
+
+
 def test_a_synonym_is_named_as_the_paper_says_it() -> None:
     """ "Spoken language models" are speech language models: the paper that says so ranks
     above one that only shares "language models", and its reason quotes its own words."""
@@ -318,15 +346,18 @@ def test_title_matches_weigh_more(first: tuple[str, str], second: tuple[str, str
         (
             "visual-language-action",
             "Action recognition from visual and language cues",
-            "visual-language-action (title)",
+            "visual language … action (title)",
         ),
+        ("world models", "Models for planning in an open world", "world … models (title)"),
+        ("text-to-speech", "Fast speech-to-text for meetings", "text … speech (title)"),
     ],
 )
 def test_partial_matches_name_the_words_found_as_the_user_spelled_them(
     phrase: str, title: str, reason: str
 ) -> None:
     """A paper with some words of a phrase is told which, in the user's spelling, with a gap
-    marked where words of the phrase are missing between them."""
+    marked where words of the phrase are missing between them, or are not side by side in the
+    paper (a hyphenated group is written whole only when the paper has it so)."""
     ranking = rank(topics(phrase), day(paper("2508.00001", title, "We write code.")))
     assert reasons_of(ranking, "2508.00001")[0] == f"matched: {reason}"
 
