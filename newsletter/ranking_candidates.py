@@ -17,10 +17,10 @@ import numpy as np
 from newsletter.models import Paper
 from newsletter.ranking_evidence import Evidence
 from newsletter.ranking_facts import Facts
-from newsletter.ranking_index import ArrayT, Index, Matrix, Positions, Vector, shared
+from newsletter.ranking_index import ArrayT, Index, Mask, Matrix, Positions, Vector, shared
 from newsletter.ranking_label_codes import Codes, label_codes
 from newsletter.ranking_labels import PhraseLabels, matched_reasons
-from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many
+from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many, together
 from newsletter.ranking_semantic import Embedder, Meaning
 from newsletter.ranking_similarity import liked_many, topical_many
 
@@ -52,6 +52,7 @@ class Candidates(Index):
         self._codes = np.zeros((ROWS, len(self)), dtype=np.int64)  # rows as `_table`'s
         self._phrases = [PhraseLabels("")]  # the phrase of each row, to spell its labels
         self._excludes: dict[str, tuple[Positions, Vector]] = {}
+        self._together: dict[str, Mask] = {}  # `excluded_whole`
         self._likes: dict[str, Vector] = {}
         self._matched: dict[bytes, tuple[str, ...]] = {}
         self._multipliers: dict[tuple[float, float], Vector] = {}
@@ -146,11 +147,14 @@ class Candidates(Index):
         self._phrases.extend(map(PhraseLabels, texts))
 
     def exclusion(self, text: str) -> tuple[Positions, Vector]:
-        """For an exclude phrase: the candidates it disqualifies (matched at HARD_EXCLUDE), and
-        a factor per candidate that pushes down those that mention it (SOFT_EXCLUDE); cached.
+        """For an exclude phrase: the candidates it disqualifies (matched at HARD_EXCLUDE, with
+        the phrase whole), and a factor per candidate that pushes down those that mention it
+        (SOFT_EXCLUDE); cached.
 
         Only papers with all the words of the phrase (or of a variant) count: excluding
-        "humanoid robot" says nothing against a paper on robots.
+        "humanoid robot" says nothing against a paper on robots. A paper is disqualified only
+        when it has the phrase whole: "image" in one keyword and "video generation" in another
+        is no image generation paper, but it is pushed down.
         """
         found = self._excludes.get(text)
         if found is None:
@@ -162,12 +166,20 @@ class Candidates(Index):
         """`exclusion` of phrases already matched, all in one go (a row each)."""
         evidence = self.evidence
         matched = np.array([self._matches[text].score for text in texts])
-        whole = np.array([complete(text, evidence) for text in texts])
-        score = np.where(whole, matched, 0.0)
+        every = np.array([complete(text, evidence) for text in texts])
+        score = np.where(every, matched, 0.0)
         factors = shared(np.where(score >= SOFT_EXCLUDE, SOFT_EXCLUDE_FACTOR, 1.0))
-        rows, hard = np.nonzero(score >= HARD_EXCLUDE)
+        whole = shared(np.array([together(text, evidence) for text in texts]))
+        rows, hard = np.nonzero((score >= HARD_EXCLUDE) & whole)
         each = np.split(shared(hard), np.searchsorted(rows, range(1, len(texts))))
         self._excludes.update(zip(texts, zip(each, factors, strict=True), strict=True))
+        self._together.update(zip(texts, whole, strict=True))
+
+    def excluded_whole(self, text: str) -> Mask:
+        """For an exclude phrase: the candidates that have it whole (every word, each next to
+        the next), as opposed to its words apart; cached with `exclusion`."""
+        self.exclusion(text)
+        return self._together[text]
 
     def liked(self, paper: Paper) -> Vector:
         """Every candidate's cosine similarity to a liked paper (`ranking_similarity`); cached."""

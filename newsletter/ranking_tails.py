@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from newsletter import textmatch
+from newsletter import textmatch, textmatch_phrases
 from newsletter.ranking_candidates import Candidates
 from newsletter.ranking_index import Mask, Positions, Vector
 from newsletter.ranking_score import Plan
@@ -33,7 +33,7 @@ def tails(plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions)
         _author_reasons(plans, c, owner, at, authored),
         _like_reasons(plans, len(c), owner, at),
         _vote_reasons(plans, c, owner, at),
-        *_exclude_reasons(plans, len(c), owner, at, authored),
+        *_exclude_reasons(plans, c, owner, at, authored),
     ]
 
 
@@ -114,26 +114,41 @@ def _vote_reason(plan: Plan) -> str:
 
 
 def _exclude_reasons(
-    plans: Sequence[Plan], n: int, owner: Positions, at: Positions, authored: Mask
+    plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions, authored: Mask
 ) -> list[Said]:
     """"mentions <exclude phrase> (pushed down)" for the picks that mention one (not those by
-    followed authors): a kind per exclude phrase of a profile, in the profile's order."""
+    followed authors): a kind per exclude phrase of a profile, in the profile's order. A paper
+    that has the phrase's words apart is told so ("mentions video … generation")."""
     width = max((len(plan.excludes) for plan in plans), default=0)
     if not width:
         return []
     rows = np.zeros((len(plans), width), dtype=np.intp)  # row 0: no exclude phrase (ones)
-    factors: list[Vector] = [np.ones(n)]
-    texts = [""]
+    factors: list[Vector] = [np.ones(len(c))]
+    wholes: list[Mask] = [np.ones(len(c), dtype=bool)]
+    texts, apart = [""], [""]
     for b, plan in enumerate(plans):
         for slot, (text, _, factor) in enumerate(plan.excludes):
             rows[b, slot] = len(factors)
             factors.append(factor)
+            wholes.append(c.excluded_whole(text))
             texts.append(f"mentions {text} (pushed down)")
+            apart.append(f"mentions {words_apart(text)} (pushed down)")
     slots = rows[owner]
     pushed = (np.stack(factors)[slots, at[:, None]] < 1.0) & ~authored[:, None]
+    whole = np.stack(wholes)[slots, at[:, None]]
     out = []
     for slot in range(width):
         picks = np.flatnonzero(pushed[:, slot])
-        out.append(dict(zip(picks.tolist(), [texts[i] for i in slots[picks, slot].tolist()],
-                            strict=True)))
+        said = [texts[i] if is_whole else apart[i] for i, is_whole in
+                zip(slots[picks, slot].tolist(), whole[picks, slot].tolist(), strict=True)]
+        out.append(dict(zip(picks.tolist(), said, strict=True)))
     return out
+
+
+def words_apart(text: str) -> str:
+    """An exclude phrase's words with "…" between them, for a paper that has them apart."""
+    found = textmatch_phrases.variants(text)
+    units = found[0].units if found else ()
+    groups = list(dict.fromkeys(unit.group for unit in units))
+    parts = groups if len(groups) > 1 else [unit.word for unit in units]
+    return " … ".join(parts) if len(parts) > 1 else text

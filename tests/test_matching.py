@@ -381,10 +381,16 @@ def test_common_words_weigh_little() -> None:
         ),
         ("Sparse attention", "Text and images.", None),
         ("Sparse attention for imaging", "Imaging at scale: imaging, imaging.", None),
+        (  # the words apart, however central: pushed down, never disqualified
+            "Medical sparse attention for imaging",
+            "Medical records. Imaging, imaging and more imaging.",
+            "mentions medical … imaging (pushed down)",
+        ),
     ],
 )
 def test_exclusions_disqualify_or_push_down(title: str, abstract: str, outcome: str | None) -> None:
-    """An exclude phrase central to a paper disqualifies it; one said in passing pushes it down."""
+    """An exclude phrase central to a paper disqualifies it; one said in passing pushes it down,
+    and so do its words apart (the reason says they are apart)."""
     candidates = day(paper("2508.00001", title, abstract))
     ranking = rank(
         topics("sparse attention", exclude=("medical imaging",)), candidates, explain=True
