@@ -40,6 +40,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("image editing", "image manipulation"),
     ("image generation", "text-to-image", "image synthesis"),
     ("video generation", "text-to-video", "video synthesis"),
+    ("text-to-speech", "speech synthesis"),
     ("generation", "synthesis"),
     ("question answering", "QA"),
     ("mathematical", "math"),

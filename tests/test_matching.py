@@ -234,6 +234,7 @@ def test_an_ambiguous_acronym_is_not_spelled_out_in_papers(title: str, abstract:
         ("vision-language models", "Training multimodal large language models"),
         ("talking avatar animation", "Talking head animation from audio"),
         ("human motion generation", "Human motion synthesis from text"),
+        ("text-to-speech", "Expressive speech synthesis with flow matching"),
     ],
 )
 def test_coordinations_and_synonyms_match(phrase: str, title: str) -> None:
