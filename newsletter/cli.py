@@ -205,7 +205,10 @@ def _send_notice(store: Store, digest: Digest, why_not: str | None) -> str:
         return f"`newsletter send --date {digest.digest_date}` would not send this: {why_not}"
     if digest.papers:
         return ""
-    return planning.fetch_hint(store, digest.subscriber, digest.window_start, digest.digest_date)
+    hint = planning.fetch_hint(store, digest.subscriber, digest.window_start, digest.digest_date)
+    if not hint:
+        return ""
+    return f"`newsletter send --date {digest.digest_date}` would send this note; {hint} first"
 
 
 def _left_out(excluded: Sequence[Excluded]) -> str:

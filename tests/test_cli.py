@@ -196,8 +196,8 @@ def test_preview_says_nothing_when_send_would_send_it(
     code, out, err = _run(capsys, "preview", "nora@lab.example", "--date", "2026-08-15")
     assert code == 0 and out.startswith("Subject: No new papers for you, Sat 15 Aug 2026\n")
     assert "  - no papers were collected for 15 Aug\n" in out
-    assert err == ("note: no papers stored for 2026-08-15; "
-                   "run `newsletter fetch --date 2026-08-15`\n")
+    assert err == ("note: `newsletter send --date 2026-08-15` would send this note; no papers "
+                   "stored for 2026-08-15; run `newsletter fetch --date 2026-08-15` first\n")
 
 
 def test_dry_run_sends_and_marks_nothing(workdir: Path, smtp: SmtpServer,
