@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from newsletter.ranking_label_codes import LINKS, TITLE, VARIANT, WHOLE, Code, Codes
 from newsletter.ranking_phrases import variants
@@ -85,6 +86,8 @@ def matched_reasons(phrases: Sequence[PhraseLabels], pairs: Codes) -> list[str |
     keys: dict[str, int] = {}
     said = np.array([keys.setdefault(key, len(keys)) for _, key in labels])[which]
     named = pairs[:, 0::2] > 0  # the phrases of a row come first, then 0s
+    whole = np.array([bool(at and code_of(at) & WHOLE) for at in distinct.tolist()])[which]
+    covered = _covered(said, named, named & ~whole, list(keys))
     said[~named] = -1 - np.nonzero(~named)[1]  # no two unnamed alike
     said.sort(axis=1)
     first = ["matched: " + words for words, _ in labels]
@@ -94,11 +97,48 @@ def matched_reasons(phrases: Sequence[PhraseLabels], pairs: Codes) -> list[str |
     out: list[str | None] = list(map(first.__getitem__, which[:, 0].tolist()))
     for column in which[:, 1:].T.tolist():
         out = [text + more[i] for text, i in zip(out, column, strict=True)]
-    for row in np.flatnonzero((said[:, 1:] == said[:, :-1]).any(axis=1)).tolist():
-        out[row] = matched_reason([labels[i] for i in which[row, named[row]].tolist()])
+    retold = (said[:, 1:] == said[:, :-1]).any(axis=1) | covered.any(axis=1)
+    for row in np.flatnonzero(retold).tolist():
+        kept = named[row] & ~covered[row]
+        out[row] = matched_reason([labels[i] for i in which[row, kept].tolist()])
     for row in np.flatnonzero(~named[:, 0]).tolist():
         out[row] = None
     return out
+
+
+def _covered(
+    said: Codes, named: npt.NDArray[np.bool_], parts: npt.NDArray[np.bool_], keys: list[str]
+) -> npt.NDArray[np.bool_]:
+    """Per row and column of `said` (label keys, strongest first), whether an earlier label of
+    the row already says it: "backdoor attacks (title), attacks (title)" says "attacks" twice.
+    A part of a phrase (`parts`; a phrase matched whole is always named) is covered by a label
+    that has all its words (and is in the title if it is). The pairs of labels that meet in
+    some row are compared once for all the rows."""
+    width = said.shape[1]
+    earlier = np.triu(np.ones((width, width), dtype=bool), k=1)  # [i, j]: column i before j
+    meet = named[:, :, None] & parts[:, None, :] & earlier
+    rows, before, after = np.nonzero(meet)
+    out = np.zeros_like(named)
+    if not len(rows):
+        return out
+    size = len(keys)
+    met, where = np.unique(said[rows, before] * size + said[rows, after], return_inverse=True)
+    words = [_words(key) for key in keys]
+    says = np.array([_says(words[m // size], words[m % size]) for m in met.tolist()], dtype=bool)
+    out[rows[says[where]], after[says[where]]] = True
+    return out
+
+
+def _words(key: str) -> tuple[frozenset[str], bool]:
+    """The stems of a label's key, and whether it is a title label."""
+    stems = key.removesuffix(" (title)")
+    return frozenset(stems.split()), stems != key
+
+
+def _says(first: tuple[frozenset[str], bool], then: tuple[frozenset[str], bool]) -> bool:
+    """Whether a label (`first`) already says all that a later one (`then`) does."""
+    (have, titled), (need, in_title) = first, then
+    return have != need and need <= have and (titled or not in_title)
 
 
 def _spell(units: tuple[Unit, ...], chosen: Iterable[int], linked: Iterable[int]) -> str:

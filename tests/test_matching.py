@@ -363,6 +363,18 @@ def test_partial_matches_name_the_words_found_as_the_user_spelled_them(
     assert reasons_of(ranking, "2508.00001")[0] == f"matched: {reason}"
 
 
+def test_a_part_already_said_by_another_label_is_left_out() -> None:
+    """ "backdoor attacks (title), attacks (title)" says "attacks" twice: the part of "jailbreak
+    attacks" goes; a phrase matched whole is always named, even inside another."""
+    ranking = rank(
+        topics("backdoor attacks", "jailbreak attacks", "LLM-as-a-judge", "large language models"),
+        day(paper("2508.00001", "Backdoor attacks on LLM-as-a-judge", "Models judge.")),
+    )
+    assert reasons_of(ranking, "2508.00001") == (
+        "matched: LLM-as-a-judge (title), large language models (title), backdoor attacks (title)",
+    )
+
+
 def test_common_words_weigh_little() -> None:
     """A word most candidates have counts for little next to a rare one of the same phrase."""
     common = [paper(f"2508.001{i:02d}", f"Efficient models {i}") for i in range(8)]
