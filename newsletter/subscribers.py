@@ -145,10 +145,15 @@ class SubscriberEntry(Options):
     @field_validator("email")
     @classmethod
     def _address(cls, value: str) -> str:
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+        return _normal_address(value)
+
+
+def _normal_address(value: str) -> str:
+    """The address as it is compared and sent to (the domain in lower case), or `ValueError`."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
 
 
 class SubscribersFile(_Strict):
@@ -183,12 +188,9 @@ def parse_text(text: str, path: Path) -> SubscribersFile:
 
 
 def _validate(data: CommentedMap, text: str, path: Path) -> SubscribersFile:
-    problems = list(_validation_problems(data, text))
+    problems = [*_validation_problems(data, text), *_duplicate_problems(data)]
     if not problems:
-        model = SubscribersFile.model_validate(plain_data(data))
-        problems = list(_duplicate_problems(data, model))
-        if not problems:
-            return model
+        return SubscribersFile.model_validate(plain_data(data))
     raise ConfigError(_format(path, problems))
 
 
@@ -305,17 +307,35 @@ def _untagged(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     return loc
 
 
-def _duplicate_problems(data: CommentedMap, model: SubscribersFile) -> Iterator[Problem]:
+def _duplicate_problems(data: CommentedMap) -> Iterator[Problem]:
+    """The same address twice (in any case), among the entries whose address is valid: found
+    in the loaded YAML, so that they are listed with the file's other problems."""
+    entries = plain_data(data).get("subscribers")
     first_seen: dict[str, int] = {}
-    for index, entry in enumerate(model.subscribers):
-        key = entry.email.lower()
+    for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+        email = _address_of(entry)
+        if email is None:
+            continue
+        key = email.lower()
         if key in first_seen:
             line, col = _position(data, ("subscribers", index, "email"), "value")
             first_line, _ = _position(data, ("subscribers", first_seen[key], "email"), "value")
-            yield Problem(line, col, f"duplicate subscriber {entry.email} "
+            yield Problem(line, col, f"duplicate subscriber {email} "
                                      f"(already on line {first_line})")
         else:
             first_seen[key] = index
+
+
+def _address_of(entry: Any) -> str | None:
+    """An entry's address as `SubscriberEntry` normalises it; None if it has no valid one
+    (that is reported on its own)."""
+    email = entry.get("email") if isinstance(entry, dict) else None
+    if not isinstance(email, str):
+        return None
+    try:
+        return _normal_address(email.strip())
+    except ValueError:
+        return None
 
 
 def _position(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[int, int]:

@@ -243,3 +243,25 @@ def test_test_data_file_is_valid() -> None:
     """The file the end-to-end tests use is itself valid."""
     assert [s.email for s in load_subscribers(DATA / "subscribers.yaml")] == [
         "agents@lab.example", "video@lab.example", "vision@lab.example"]
+
+
+def test_duplicates_are_listed_with_the_other_problems(tmp_path: Path) -> None:
+    """A subscriber written twice is reported in the same run as the file's other problems,
+    not only once they are fixed."""
+    path = _write(tmp_path, """subscribers:
+  - email: m1@lab.org
+    max_papers: 0
+  - email: M1@Lab.org
+    enabled: maybe
+  - email: not-an-address
+  - email: not-an-address
+""")
+    assert _problems(path) == [
+        f"{path}:3:17: `max_papers`: must be at least 1 (got 0)",
+        f"{path}:4:12: duplicate subscriber M1@lab.org (already on line 2)",
+        f"{path}:5:14: `enabled`: must be true or false",
+        f"{path}:6:12: `email`: 'not-an-address' is not a valid email address: "
+        "An email address must have an @-sign.",
+        f"{path}:7:12: `email`: 'not-an-address' is not a valid email address: "
+        "An email address must have an @-sign.",
+    ]
