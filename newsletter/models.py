@@ -57,14 +57,15 @@ def canonical_arxiv_id(raw: str) -> str | None:
     """Return the version-less arXiv id (`2401.01234v2` → `2401.01234`), or None if not an id.
 
     Accepts bare ids, old-style ids (`astro-ph/0601001`, `math.GT/0309136` → `math/0309136`),
-    and abs/pdf URLs or OAI ids that end in one. Impossible ids (month 00 or 13, five digits
-    before 2015, four after) are refused: arXiv has no such paper.
+    OAI ids, and URLs of a paper's arXiv abs, pdf or html page or its Hugging Face page
+    (`https://huggingface.co/papers/2508.05004`) that end in one. Impossible ids (month 00
+    or 13, five digits before 2015, four after) are refused: arXiv has no such paper.
     """
     text = raw.strip()
     for prefix in _PREFIXES:
         if text.lower().startswith(prefix):
             text = text[len(prefix) :]
-    for marker in ("/abs/", "/pdf/"):
+    for marker in ("/abs/", "/pdf/", "/html/", "huggingface.co/papers/"):
         if marker in text:
             text = text.split(marker, 1)[1].split("?", 1)[0].split("#", 1)[0]
     text = text.removesuffix(".pdf").strip("/")

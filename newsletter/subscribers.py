@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -44,6 +45,7 @@ from newsletter.models import (
     Source,
     Subscriber,
     Topic,
+    canonical_arxiv_id,
 )
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -68,6 +70,19 @@ def _text(value: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
+
+
+def _arxiv_id(value: str) -> str:
+    """A liked paper as the store keys it: `arXiv:2508.05635`, `2508.05635v2` and the paper's
+    arXiv or Hugging Face URL are all `2508.05635`; anything else is refused, as it could
+    never match a paper."""
+    paper_id = canonical_arxiv_id(value)
+    if paper_id is None:
+        raise ValueError(f"{value!r} is not an arXiv id (write it like 2508.05635)")
+    return paper_id
+
+
+ArxivId = Annotated[Text, AfterValidator(_arxiv_id)]
 
 
 class _Strict(BaseModel):
@@ -139,7 +154,7 @@ class SubscriberEntry(Options):
     exclude: list[Text] = Field(default_factory=list, max_length=50)
     arxiv_categories: list[Text] = Field(default_factory=list, max_length=50)
     authors: list[Text] = Field(default_factory=list, max_length=200)
-    liked: list[Text] = Field(default_factory=list, max_length=500)
+    liked: list[ArxivId] = Field(default_factory=list, max_length=500)
     enabled: bool = True
 
     @field_validator("email")
@@ -253,7 +268,7 @@ def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
         exclude=tuple(entry.exclude),
         arxiv_categories=tuple(entry.arxiv_categories),
         authors=tuple(entry.authors),
-        liked=tuple(entry.liked),
+        liked=tuple(dict.fromkeys(entry.liked)),  # one paper in two forms is one
         min_upvotes=_pick(entry, base, "min_upvotes", 0),
         max_papers=_pick(entry, base, "max_papers", 10),
         trending=_pick(entry, base, "trending", DEFAULT_TRENDING),

@@ -55,7 +55,8 @@ def test_add_writes_the_new_entry_in_the_files_style() -> None:
     """Flow lists, double quotes, blank-line spacing and key order copy the existing entries."""
     new = add_subscriber(ORIGINAL, PATH, "nia@example.org", Change(
         values={"name": "Nia Noor", "send_at": "06:45", "max_papers": 3},
-        add={"topics": ["diffusion models"], "arxiv_categories": ["cs.CV"], "liked": ["2401.1"]},
+        add={"topics": ["diffusion models"], "arxiv_categories": ["cs.CV"],
+             "liked": ["2401.01234"]},
     ))
     assert _diff(ORIGINAL, new) == [
         "@@ -36,0 +37,8 @@",
@@ -63,13 +64,13 @@ def test_add_writes_the_new_entry_in_the_files_style() -> None:
         "+    name: Nia Noor",
         '+    topics: ["diffusion models"]',
         "+    arxiv_categories: [cs.CV]",
-        '+    liked: ["2401.1"]',
+        '+    liked: ["2401.01234"]',
         '+    send_at: "06:45"',
         "+    max_papers: 3",
         "+",
     ]
     assert new.endswith("    max_papers: 3\n\n" + LINES[-1])
-    assert list(resolve(parse_text(new, PATH)))[-1].profile.liked == ("2401.1",)
+    assert list(resolve(parse_text(new, PATH)))[-1].profile.liked == ("2401.01234",)
 
 
 def test_add_refuses_an_address_already_there_in_another_case() -> None:
