@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from newsletter.profile_phrases import repeats
 
 
 class Source(StrEnum):
@@ -145,6 +147,23 @@ class Profile:
     trending: float = DEFAULT_TRENDING
     recency: float = DEFAULT_RECENCY
     min_relevance: float = DEFAULT_MIN_RELEVANCE
+
+    def __post_init__(self) -> None:
+        """A phrase written twice counts once (`profile_phrases`): "robot manipulation" and
+        "Robot Manipulations" are one topic, which keeps the first spelling and the largest
+        weight written; the same for exclude phrases."""
+        again = repeats(topic.phrase for topic in self.topics)
+        if again:
+            weights = {i: topic.weight for i, topic in enumerate(self.topics) if i not in again}
+            for index, first in again.items():
+                weights[first] = max(weights[first], self.topics[index].weight)
+            object.__setattr__(self, "topics", tuple(
+                replace(topic, weight=weights[i]) for i, topic in enumerate(self.topics)
+                if i not in again))
+        again = repeats(self.exclude)
+        if again:
+            object.__setattr__(self, "exclude", tuple(
+                phrase for i, phrase in enumerate(self.exclude) if i not in again))
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,13 +258,17 @@ def _pick(entry: Options, base: Options, name: str, fallback: Any) -> Any:
     return fallback if value is None else value
 
 
-def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
-    hour, minute = map(int, _pick(entry, base, "send_at", "07:30").split(":"))
-    topics = tuple(
+def written_topics(entry: SubscriberEntry) -> tuple[Topic, ...]:
+    """The entry's topics as written, repeats included (the `Profile` counts a repeat once)."""
+    return tuple(
         Topic(t) if isinstance(t, str) else Topic(t.phrase, t.weight) for t in entry.topics
     )
+
+
+def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
+    hour, minute = map(int, _pick(entry, base, "send_at", "07:30").split(":"))
     profile = Profile(
-        topics=topics,
+        topics=written_topics(entry),
         exclude=tuple(entry.exclude),
         arxiv_categories=tuple(entry.arxiv_categories),
         authors=tuple(entry.authors),

@@ -113,6 +113,32 @@ subscribers:
 
 
 
+def test_validate_warns_of_a_phrase_written_twice(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A topic or exclude phrase written twice, in any case, spacing or word form, counts once:
+    valid (exit 0), but said, as its author may have meant it to count twice."""
+    (workdir / "subscribers.yaml").write_text("""\
+subscribers:
+  - email: a@x.org
+    topics: [robot manipulation, Robot Manipulation, "robot  manipulation", world models]
+    exclude: [video generation, Video Generations]
+  - email: b@x.org
+    topics: [robot manipulation, {phrase: robot manipulations, weight: 3}]
+""", encoding="utf-8")
+    code, out, err = _run(capsys, "validate")
+    assert code == 0 and out.strip().endswith("ok, 2 subscribers")
+    assert err.splitlines() == [
+        'warning: a@x.org: topic "Robot Manipulation" repeats "robot manipulation": it counts '
+        "once (use weight: 2 to make a topic count more)",
+        'warning: a@x.org: topic "robot  manipulation" repeats "robot manipulation": it counts '
+        "once (use weight: 2 to make a topic count more)",
+        'warning: a@x.org: exclude "Video Generations" repeats "video generation": it counts once',
+        'warning: b@x.org: topic "robot manipulations" (weight 3) repeats "robot manipulation" '
+        "(weight 1): it counts once, with the largest weight written, 3",
+    ]
+
+
 def test_list_shows_the_last_digest(commented: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The table has the address and, once the ledger knows one, the subscriber's last digest."""
     now = dt.datetime(2026, 8, 14, 7, 30, tzinfo=dt.UTC)

@@ -278,6 +278,25 @@ def test_a_liked_item_that_is_no_arxiv_id_is_refused(tmp_path: Path) -> None:
     ]
 
 
+def test_a_topic_written_twice_counts_once(tmp_path: Path) -> None:
+    """The same phrase in another case, spacing or word form is one topic (it would count as
+    weight 2): the first spelling stays, with the largest weight written; the same for
+    exclude phrases."""
+    path = _write(tmp_path, """subscribers:
+  - email: a@x.org
+    topics: [robot manipulation, Robot Manipulation, "robot  manipulation",
+             robot manipulations, world models]
+    exclude: [video generation, Video Generations]
+  - email: b@x.org
+    topics: [world models, {phrase: robot manipulation, weight: 0.5},
+             {phrase: Robot Manipulations, weight: 3}, {phrase: robot manipulation, weight: 2}]
+""")
+    first, second = load_subscribers(path)
+    assert first.profile.topics == (Topic("robot manipulation"), Topic("world models"))
+    assert first.profile.exclude == ("video generation",)
+    assert second.profile.topics == (Topic("world models"), Topic("robot manipulation", 3.0))
+
+
 def test_duplicates_are_listed_with_the_other_problems(tmp_path: Path) -> None:
     """A subscriber written twice is reported in the same run as the file's other problems,
     not only once they are fixed."""
