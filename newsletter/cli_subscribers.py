@@ -25,7 +25,7 @@ from newsletter.config import Settings, load_settings
 from newsletter.errors import InputError, RunError
 from newsletter.models import Frequency, Subscriber
 from newsletter.store import Store
-from newsletter.subscribers import WEEKDAYS, parse_text, resolve
+from newsletter.subscribers import WEEKDAYS, parse_file, parse_text, resolve
 from newsletter.subscribers_change import Change, Value
 from newsletter.subscribers_edit import (
     add_subscriber,
@@ -78,13 +78,14 @@ def validate() -> None:
     """Check the subscribers file; print every problem with file:line:column, then what is
     valid but will not do what it seems to (warnings)."""
     settings = load_settings()
-    subscribers = subscribers_of(settings)
+    written = parse_file(settings.subscribers)
+    subscribers = tuple(resolve(written))
     _say(f"{settings.subscribers}: ok, {_plural(len(subscribers), 'subscriber')}")
     stored = None
     if settings.db.exists():
         with Store.open_readonly(settings.db) as store:
             stored = {p.id for p in store.papers_by_id(liked_ids(subscribers))}
-    for line in warnings(subscribers, stored):
+    for line in warnings(subscribers, stored, written.subscribers):
         err.print(f"warning: {line}", markup=False, emoji=False)
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from newsletter.profile_phrases import repeats
 
 
 class Source(StrEnum):
@@ -57,14 +59,15 @@ def canonical_arxiv_id(raw: str) -> str | None:
     """Return the version-less arXiv id (`2401.01234v2` → `2401.01234`), or None if not an id.
 
     Accepts bare ids, old-style ids (`astro-ph/0601001`, `math.GT/0309136` → `math/0309136`),
-    and abs/pdf URLs or OAI ids that end in one. Impossible ids (month 00 or 13, five digits
-    before 2015, four after) are refused: arXiv has no such paper.
+    OAI ids, and URLs of a paper's arXiv abs, pdf or html page or its Hugging Face page
+    (`https://huggingface.co/papers/2508.05004`) that end in one. Impossible ids (month 00
+    or 13, five digits before 2015, four after) are refused: arXiv has no such paper.
     """
     text = raw.strip()
     for prefix in _PREFIXES:
         if text.lower().startswith(prefix):
             text = text[len(prefix) :]
-    for marker in ("/abs/", "/pdf/"):
+    for marker in ("/abs/", "/pdf/", "/html/", "huggingface.co/papers/"):
         if marker in text:
             text = text.split(marker, 1)[1].split("?", 1)[0].split("#", 1)[0]
     text = text.removesuffix(".pdf").strip("/")
@@ -144,6 +147,23 @@ class Profile:
     trending: float = DEFAULT_TRENDING
     recency: float = DEFAULT_RECENCY
     min_relevance: float = DEFAULT_MIN_RELEVANCE
+
+    def __post_init__(self) -> None:
+        """A phrase written twice counts once (`profile_phrases`): "robot manipulation" and
+        "Robot Manipulations" are one topic, which keeps the first spelling and the largest
+        weight written; the same for exclude phrases."""
+        again = repeats(topic.phrase for topic in self.topics)
+        if again:
+            weights = {i: topic.weight for i, topic in enumerate(self.topics) if i not in again}
+            for index, first in again.items():
+                weights[first] = max(weights[first], self.topics[index].weight)
+            object.__setattr__(self, "topics", tuple(
+                replace(topic, weight=weights[i]) for i, topic in enumerate(self.topics)
+                if i not in again))
+        again = repeats(self.exclude)
+        if again:
+            object.__setattr__(self, "exclude", tuple(
+                phrase for i, phrase in enumerate(self.exclude) if i not in again))
 
 
 @dataclass(frozen=True, slots=True)

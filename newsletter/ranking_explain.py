@@ -64,7 +64,19 @@ def _why_not(rel: float, score: float, least: float, floor: float, best: str) ->
     if rel <= 0:
         return "no topic matched"
     if rel < least:
-        return f"weak match ({rel:.3f} < {least:g})"
+        return f"weak match ({_less(rel, least, f'{least:g}')})"
     if rel < floor:
-        return f"weak beside the best match ({rel:.3f} < {floor:.3f}; {best})"
+        return f"weak beside the best match ({_less(rel, floor)}; {best})"
     return f"below the cut (score {score:.3f})"
+
+
+def _less(value: float, bound: float, written: str | None = None) -> str:
+    """`value < bound` with 3 decimals, or as many more as it takes for the two to read as
+    less (0.1196 below 0.12 is "0.1196 < 0.12", not "0.120 < 0.12"); `written` is the bound
+    as the profile writes it, if it is shown so."""
+    for places in range(3, 13):
+        left = f"{value:.{places}f}"
+        right = written if written is not None else f"{bound:.{places}f}"
+        if float(left) < float(right):
+            return f"{left} < {right}"
+    return f"{value!r} < {written if written is not None else repr(bound)}"

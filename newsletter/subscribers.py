@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -44,6 +45,7 @@ from newsletter.models import (
     Source,
     Subscriber,
     Topic,
+    canonical_arxiv_id,
 )
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -68,6 +70,19 @@ def _text(value: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
+
+
+def _arxiv_id(value: str) -> str:
+    """A liked paper as the store keys it: `arXiv:2508.05635`, `2508.05635v2` and the paper's
+    arXiv or Hugging Face URL are all `2508.05635`; anything else is refused, as it could
+    never match a paper."""
+    paper_id = canonical_arxiv_id(value)
+    if paper_id is None:
+        raise ValueError(f"{value!r} is not an arXiv id (write it like 2508.05635)")
+    return paper_id
+
+
+ArxivId = Annotated[Text, AfterValidator(_arxiv_id)]
 
 
 class _Strict(BaseModel):
@@ -139,16 +154,21 @@ class SubscriberEntry(Options):
     exclude: list[Text] = Field(default_factory=list, max_length=50)
     arxiv_categories: list[Text] = Field(default_factory=list, max_length=50)
     authors: list[Text] = Field(default_factory=list, max_length=200)
-    liked: list[Text] = Field(default_factory=list, max_length=500)
+    liked: list[ArxivId] = Field(default_factory=list, max_length=500)
     enabled: bool = True
 
     @field_validator("email")
     @classmethod
     def _address(cls, value: str) -> str:
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+        return _normal_address(value)
+
+
+def _normal_address(value: str) -> str:
+    """The address as it is compared and sent to (the domain in lower case), or `ValueError`."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
 
 
 class SubscribersFile(_Strict):
@@ -183,12 +203,9 @@ def parse_text(text: str, path: Path) -> SubscribersFile:
 
 
 def _validate(data: CommentedMap, text: str, path: Path) -> SubscribersFile:
-    problems = list(_validation_problems(data, text))
+    problems = [*_validation_problems(data, text), *_duplicate_problems(data)]
     if not problems:
-        model = SubscribersFile.model_validate(plain_data(data))
-        problems = list(_duplicate_problems(data, model))
-        if not problems:
-            return model
+        return SubscribersFile.model_validate(plain_data(data))
     raise ConfigError(_format(path, problems))
 
 
@@ -241,17 +258,21 @@ def _pick(entry: Options, base: Options, name: str, fallback: Any) -> Any:
     return fallback if value is None else value
 
 
-def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
-    hour, minute = map(int, _pick(entry, base, "send_at", "07:30").split(":"))
-    topics = tuple(
+def written_topics(entry: SubscriberEntry) -> tuple[Topic, ...]:
+    """The entry's topics as written, repeats included (the `Profile` counts a repeat once)."""
+    return tuple(
         Topic(t) if isinstance(t, str) else Topic(t.phrase, t.weight) for t in entry.topics
     )
+
+
+def _subscriber(entry: SubscriberEntry, base: Options) -> Subscriber:
+    hour, minute = map(int, _pick(entry, base, "send_at", "07:30").split(":"))
     profile = Profile(
-        topics=topics,
+        topics=written_topics(entry),
         exclude=tuple(entry.exclude),
         arxiv_categories=tuple(entry.arxiv_categories),
         authors=tuple(entry.authors),
-        liked=tuple(entry.liked),
+        liked=tuple(dict.fromkeys(entry.liked)),  # one paper in two forms is one
         min_upvotes=_pick(entry, base, "min_upvotes", 0),
         max_papers=_pick(entry, base, "max_papers", 10),
         trending=_pick(entry, base, "trending", DEFAULT_TRENDING),
@@ -305,17 +326,35 @@ def _untagged(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     return loc
 
 
-def _duplicate_problems(data: CommentedMap, model: SubscribersFile) -> Iterator[Problem]:
+def _duplicate_problems(data: CommentedMap) -> Iterator[Problem]:
+    """The same address twice (in any case), among the entries whose address is valid: found
+    in the loaded YAML, so that they are listed with the file's other problems."""
+    entries = plain_data(data).get("subscribers")
     first_seen: dict[str, int] = {}
-    for index, entry in enumerate(model.subscribers):
-        key = entry.email.lower()
+    for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+        email = _address_of(entry)
+        if email is None:
+            continue
+        key = email.lower()
         if key in first_seen:
             line, col = _position(data, ("subscribers", index, "email"), "value")
             first_line, _ = _position(data, ("subscribers", first_seen[key], "email"), "value")
-            yield Problem(line, col, f"duplicate subscriber {entry.email} "
+            yield Problem(line, col, f"duplicate subscriber {email} "
                                      f"(already on line {first_line})")
         else:
             first_seen[key] = index
+
+
+def _address_of(entry: Any) -> str | None:
+    """An entry's address as `SubscriberEntry` normalises it; None if it has no valid one
+    (that is reported on its own)."""
+    email = entry.get("email") if isinstance(entry, dict) else None
+    if not isinstance(email, str):
+        return None
+    try:
+        return _normal_address(email.strip())
+    except ValueError:
+        return None
 
 
 def _position(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[int, int]:

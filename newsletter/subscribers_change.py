@@ -16,6 +16,8 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from newsletter.errors import InputError
+from newsletter.models import canonical_arxiv_id
+from newsletter.profile_phrases import phrase_key
 from newsletter.subscribers_style import LIST_KEYS, Style
 
 # Where a new key goes inside an entry: after the existing keys that come before it here.
@@ -117,25 +119,49 @@ def _phrase(item: Any) -> str:
 
 def _add_items(entry: CommentedMap, key: str, items: Sequence[str], style: Style,
                who: str) -> None:
+    """Add items, refusing one the list already has (naming it as the file writes it): a
+    phrase that is the same to the ranker, or the same paper (`arXiv:2508.05635`)."""
     seq = entry.get(key)
     if seq is None:
         seq = style.new_list(key)
         entry.insert(_position(entry, key), key, seq)
     quote = style.quote(key, seq)
-    for item in (text.strip() for text in items):
-        if item.casefold() in (_phrase(x).casefold() for x in seq):
-            raise InputError(f"{who} already has the {_ITEM_NAMES[key]} {item!r}")
+    for item in (_written(key, text.strip()) for text in items):
+        same = _sameness(key, item)
+        had = next((_phrase(x) for x in seq if _sameness(key, _phrase(x)) == same), None)
+        if had is not None:
+            raise InputError(f"{who} already has the {_ITEM_NAMES[key]} {had!r}")
         seq.append(style.styled(item, quote))
+
+
+def _written(key: str, item: str) -> str:
+    """How a new item is written: a liked paper as its bare id (a URL or `arXiv:` prefix, or a
+    version, is dropped); anything else as given."""
+    return (canonical_arxiv_id(item) or item) if key == "liked" else item
+
+
+def _sameness(key: str, item: str) -> object:
+    """What two items of a list must share to be one: a topic or exclude phrase its words (as
+    the ranker matches them), a liked paper its id, anything else its text in any case."""
+    if key in ("topics", "exclude"):
+        return phrase_key(item)
+    return _folded(key, item)
+
+
+def _folded(key: str, item: str) -> str:
+    if key == "liked":
+        return canonical_arxiv_id(item) or item.casefold()
+    return " ".join(item.casefold().split())
 
 
 def _remove_items(entry: CommentedMap, key: str, items: Sequence[str], who: str) -> None:
     seq = entry.get(key) or CommentedSeq()
     for item in (text.strip() for text in items):
         phrases = [_phrase(x) for x in seq]
-        folded = [p.casefold() for p in phrases]
-        if item.casefold() not in folded:
+        folded = [_folded(key, p) for p in phrases]
+        if _folded(key, item) not in folded:
             raise InputError(f"{who} has no {_ITEM_NAMES[key]} {item!r}{_nearest(item, phrases)}")
-        del seq[folded.index(item.casefold())]
+        del seq[folded.index(_folded(key, item))]
     if key in entry and not entry[key]:
         del entry[key]
 

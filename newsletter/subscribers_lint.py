@@ -3,15 +3,18 @@
 The schema accepts them, and refusing them would break a working file over a choice its author
 may have made on purpose; so they are warnings: a phrase that is both wanted and excluded, arXiv
 categories for a subscriber who reads only Hugging Face (whose listings carry none), liked
-papers that are not stored, which count only once a fetch brings them, and a phrase made only of
-common words or symbols ("the of"), which matches nothing.
+papers that are not stored, which count only once a fetch brings them, a phrase made only of
+common words or symbols ("the of"), which matches nothing, and a phrase written twice ("robot
+manipulation", "Robot Manipulations"), which counts once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from newsletter.models import Source, Subscriber
+from newsletter.models import Source, Subscriber, Topic
+from newsletter.profile_phrases import phrase_key, repeats
+from newsletter.subscribers import SubscriberEntry, written_topics
 from newsletter.textmatch_phrases import variants
 
 
@@ -20,16 +23,21 @@ def liked_ids(subscribers: Sequence[Subscriber]) -> set[str]:
     return {paper_id for s in subscribers for paper_id in s.profile.liked}
 
 
-def warnings(subscribers: Sequence[Subscriber], stored: Collection[str] | None) -> list[str]:
+def warnings(subscribers: Sequence[Subscriber], stored: Collection[str] | None,
+             entries: Sequence[SubscriberEntry] = ()) -> list[str]:
     """One line per problem, naming the subscriber; `stored` is the liked ids the store has
-    (None: no store yet, so nothing is said about them)."""
+    (None: no store yet, so nothing is said about them); `entries` are the subscribers as
+    written, in the same order (their repeated phrases, which a `Subscriber` no longer has)."""
     lines: list[str] = []
-    for subscriber in subscribers:
-        lines.extend(f"{subscriber.email}: {problem}" for problem in _problems(subscriber, stored))
+    for index, subscriber in enumerate(subscribers):
+        entry = entries[index] if index < len(entries) else None
+        lines.extend(f"{subscriber.email}: {problem}"
+                     for problem in _problems(subscriber, stored, entry))
     return lines
 
 
-def _problems(subscriber: Subscriber, stored: Collection[str] | None) -> list[str]:
+def _problems(subscriber: Subscriber, stored: Collection[str] | None,
+              entry: SubscriberEntry | None) -> list[str]:
     profile, problems = subscriber.profile, []
     for topic in profile.topics:
         if not _has_words(topic.phrase):
@@ -39,9 +47,13 @@ def _problems(subscriber: Subscriber, stored: Collection[str] | None) -> list[st
         if not _has_words(phrase):
             problems.append(f"exclude \"{phrase}\" has no word to match (only common words or "
                             "symbols): it excludes nothing")
-    excluded = {phrase.casefold() for phrase in profile.exclude}
+    if entry is not None:
+        problems += _repeated_topics(written_topics(entry))
+        problems += [f"exclude \"{entry.exclude[index]}\" repeats \"{entry.exclude[first]}\": "
+                     "it counts once" for index, first in repeats(entry.exclude).items()]
+    excluded = {phrase_key(phrase) for phrase in profile.exclude}
     for topic in profile.topics:
-        if topic.phrase.casefold() in excluded:
+        if phrase_key(topic.phrase) in excluded:
             problems.append(f"\"{topic.phrase}\" is both a topic and excluded: papers about it "
                             "are left out")
     if profile.arxiv_categories and Source.ARXIV not in subscriber.sources:
@@ -55,6 +67,26 @@ def _problems(subscriber: Subscriber, stored: Collection[str] | None) -> list[st
         elif missing:
             problems.append(f"liked {', '.join(missing)} are not stored yet: they count once a "
                             "fetch brings them")
+    return problems
+
+
+def _repeated_topics(topics: Sequence[Topic]) -> list[str]:
+    """A topic written twice, in any case, spacing or word form, counts once (`Profile`), with
+    the largest weight written; said, as the author may have meant it to count twice."""
+    again = repeats(topic.phrase for topic in topics)
+    largest = {first: topics[first].weight for first in again.values()}
+    for index, first in again.items():
+        largest[first] = max(largest[first], topics[index].weight)
+    problems = []
+    for index, first in again.items():
+        topic, kept = topics[index], topics[first]
+        if topic.weight == kept.weight == largest[first]:
+            problems.append(f"topic \"{topic.phrase}\" repeats \"{kept.phrase}\": it counts once "
+                            "(use weight: 2 to make a topic count more)")
+        else:
+            problems.append(f"topic \"{topic.phrase}\" (weight {topic.weight:g}) repeats "
+                            f"\"{kept.phrase}\" (weight {kept.weight:g}): it counts once, with "
+                            f"the largest weight written, {largest[first]:g}")
     return problems
 
 

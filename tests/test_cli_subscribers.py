@@ -73,7 +73,8 @@ def test_validate_warns_of_profiles_that_will_not_do_what_they_say(
     """Valid, but not what its author meant: a phrase both wanted and excluded, arXiv
     categories for a Hugging Face reader, a liked paper that is not stored (yet), phrases with
     no word to match. The file is
-    still valid (exit 0), and a liked paper that is stored says nothing."""
+    still valid (exit 0), and a liked paper that is stored says nothing, in whatever form it is
+    written (its Hugging Face URL)."""
     assert main(["fetch", "--file", str(HF_DAYS / "2025-08-29.json")]) == 0
     stored = "2508.20722"  # in the listing of 2025-08-29
     (workdir / "subscribers.yaml").write_text(f"""\
@@ -82,7 +83,7 @@ subscribers:
     topics: [video generation, sparse attention]
     exclude: [Video Generation]
     arxiv_categories: [cs.CV]
-    liked: ["{stored}", "2599.00001"]
+    liked: ["https://huggingface.co/papers/{stored}", "2508.99999"]
   - email: b@lab.example
     topics: [sparse attention]
     arxiv_categories: [cs.CL]
@@ -100,7 +101,7 @@ subscribers:
         "it are left out",
         "warning: a@lab.example: arxiv_categories filters only papers that also came from arXiv, "
         "and sources has no arxiv: Hugging Face listings carry no categories",
-        "warning: a@lab.example: liked 2599.00001 is not stored yet: it counts once a fetch "
+        "warning: a@lab.example: liked 2508.99999 is not stored yet: it counts once a fetch "
         "brings it",
         'warning: c@lab.example: topic "the of" has no word to match (only common words or '
         "symbols): it matches nothing",
@@ -110,6 +111,32 @@ subscribers:
         "symbols): it excludes nothing",
     ]
 
+
+
+def test_validate_warns_of_a_phrase_written_twice(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A topic or exclude phrase written twice, in any case, spacing or word form, counts once:
+    valid (exit 0), but said, as its author may have meant it to count twice."""
+    (workdir / "subscribers.yaml").write_text("""\
+subscribers:
+  - email: a@x.org
+    topics: [robot manipulation, Robot Manipulation, "robot  manipulation", world models]
+    exclude: [video generation, Video Generations]
+  - email: b@x.org
+    topics: [robot manipulation, {phrase: robot manipulations, weight: 3}]
+""", encoding="utf-8")
+    code, out, err = _run(capsys, "validate")
+    assert code == 0 and out.strip().endswith("ok, 2 subscribers")
+    assert err.splitlines() == [
+        'warning: a@x.org: topic "Robot Manipulation" repeats "robot manipulation": it counts '
+        "once (use weight: 2 to make a topic count more)",
+        'warning: a@x.org: topic "robot  manipulation" repeats "robot manipulation": it counts '
+        "once (use weight: 2 to make a topic count more)",
+        'warning: a@x.org: exclude "Video Generations" repeats "video generation": it counts once',
+        'warning: b@x.org: topic "robot manipulations" (weight 3) repeats "robot manipulation" '
+        "(weight 1): it counts once, with the largest weight written, 3",
+    ]
 
 
 def test_list_shows_the_last_digest(commented: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -243,3 +243,77 @@ def test_test_data_file_is_valid() -> None:
     """The file the end-to-end tests use is itself valid."""
     assert [s.email for s in load_subscribers(DATA / "subscribers.yaml")] == [
         "agents@lab.example", "video@lab.example", "vision@lab.example"]
+
+
+def test_liked_ids_in_any_form_are_the_bare_id(tmp_path: Path) -> None:
+    """A liked paper written as `arXiv:…`, its arXiv or Hugging Face URL, or with a version, is
+    the bare id the store keys papers by (else it never matches); written twice, it is one."""
+    path = _write(tmp_path, """subscribers:
+  - email: a@x.org
+    liked:
+      - arXiv:2508.05635
+      - https://arxiv.org/abs/2508.05004
+      - https://arxiv.org/pdf/2508.05004v2
+      - https://huggingface.co/papers/2508.05004
+      - 2508.10390v3
+      - hep-th/9901001v2
+""")
+    (subscriber,) = load_subscribers(path)
+    assert subscriber.profile.liked == ("2508.05635", "2508.05004", "2508.10390", "hep-th/9901001")
+
+
+def test_a_liked_item_that_is_no_arxiv_id_is_refused(tmp_path: Path) -> None:
+    """Anything else could never match a paper: refused at its line and column, with an
+    example; an unquoted id keeps its quote hint."""
+    path = _write(tmp_path, """subscribers:
+  - email: a@x.org
+    liked: ["2508.05635", foo, 2508.10390, "2599.00001", "https://example.org/x"]
+""")
+    assert _problems(path) == [
+        f"{path}:3:27: `liked[2]`: 'foo' is not an arXiv id (write it like 2508.05635)",
+        f'{path}:3:32: `liked[3]`: must be text; write it in quotes: "2508.10390"',
+        f"{path}:3:44: `liked[4]`: '2599.00001' is not an arXiv id (write it like 2508.05635)",
+        f"{path}:3:58: `liked[5]`: 'https://example.org/x' is not an arXiv id "
+        "(write it like 2508.05635)",
+    ]
+
+
+def test_a_topic_written_twice_counts_once(tmp_path: Path) -> None:
+    """The same phrase in another case, spacing or word form is one topic (it would count as
+    weight 2): the first spelling stays, with the largest weight written; the same for
+    exclude phrases."""
+    path = _write(tmp_path, """subscribers:
+  - email: a@x.org
+    topics: [robot manipulation, Robot Manipulation, "robot  manipulation",
+             robot manipulations, world models]
+    exclude: [video generation, Video Generations]
+  - email: b@x.org
+    topics: [world models, {phrase: robot manipulation, weight: 0.5},
+             {phrase: Robot Manipulations, weight: 3}, {phrase: robot manipulation, weight: 2}]
+""")
+    first, second = load_subscribers(path)
+    assert first.profile.topics == (Topic("robot manipulation"), Topic("world models"))
+    assert first.profile.exclude == ("video generation",)
+    assert second.profile.topics == (Topic("world models"), Topic("robot manipulation", 3.0))
+
+
+def test_duplicates_are_listed_with_the_other_problems(tmp_path: Path) -> None:
+    """A subscriber written twice is reported in the same run as the file's other problems,
+    not only once they are fixed."""
+    path = _write(tmp_path, """subscribers:
+  - email: m1@lab.org
+    max_papers: 0
+  - email: M1@Lab.org
+    enabled: maybe
+  - email: not-an-address
+  - email: not-an-address
+""")
+    assert _problems(path) == [
+        f"{path}:3:17: `max_papers`: must be at least 1 (got 0)",
+        f"{path}:4:12: duplicate subscriber M1@lab.org (already on line 2)",
+        f"{path}:5:14: `enabled`: must be true or false",
+        f"{path}:6:12: `email`: 'not-an-address' is not a valid email address: "
+        "An email address must have an @-sign.",
+        f"{path}:7:12: `email`: 'not-an-address' is not a valid email address: "
+        "An email address must have an @-sign.",
+    ]

@@ -55,7 +55,8 @@ def test_add_writes_the_new_entry_in_the_files_style() -> None:
     """Flow lists, double quotes, blank-line spacing and key order copy the existing entries."""
     new = add_subscriber(ORIGINAL, PATH, "nia@example.org", Change(
         values={"name": "Nia Noor", "send_at": "06:45", "max_papers": 3},
-        add={"topics": ["diffusion models"], "arxiv_categories": ["cs.CV"], "liked": ["2401.1"]},
+        add={"topics": ["diffusion models"], "arxiv_categories": ["cs.CV"],
+             "liked": ["2401.01234"]},
     ))
     assert _diff(ORIGINAL, new) == [
         "@@ -36,0 +37,8 @@",
@@ -63,13 +64,13 @@ def test_add_writes_the_new_entry_in_the_files_style() -> None:
         "+    name: Nia Noor",
         '+    topics: ["diffusion models"]',
         "+    arxiv_categories: [cs.CV]",
-        '+    liked: ["2401.1"]',
+        '+    liked: ["2401.01234"]',
         '+    send_at: "06:45"',
         "+    max_papers: 3",
         "+",
     ]
     assert new.endswith("    max_papers: 3\n\n" + LINES[-1])
-    assert list(resolve(parse_text(new, PATH)))[-1].profile.liked == ("2401.1",)
+    assert list(resolve(parse_text(new, PATH)))[-1].profile.liked == ("2401.01234",)
 
 
 def test_add_refuses_an_address_already_there_in_another_case() -> None:
@@ -163,12 +164,33 @@ def test_set_unknown_list_item_suggests_the_close_one() -> None:
                                "did you mean 'reward models'?")
 
 
-def test_set_an_item_already_listed_is_refused() -> None:
-    """Adding a topic that is there (in any case) is refused rather than duplicated."""
+@pytest.mark.parametrize("topic", ["Reward Models", "reward  model", "reward modeling"])
+def test_set_an_item_already_listed_is_refused(topic: str) -> None:
+    """Adding a topic that is there (in any case, spacing or word form: the same phrase to the
+    ranker) is refused rather than duplicated, naming the topic as the file writes it."""
     with pytest.raises(InputError) as info:
-        _change("ada@example.org", add={"topics": ["Reward Models"]})
+        _change("ada@example.org", add={"topics": [topic]})
     assert str(info.value) == ("subscribers.yaml: ada@example.org already has the topic "
-                               "'Reward Models'")
+                               "'reward models'")
+    with pytest.raises(InputError) as info:
+        _change("ada@example.org", add={"exclude": ["Video Generations"]})
+    assert str(info.value) == ("subscribers.yaml: ada@example.org already has the excluded "
+                               "topic 'video generation'")
+
+
+def test_set_like_writes_the_bare_id() -> None:
+    """`--like` with a URL, `arXiv:` or a version writes the bare id; the same paper in
+    another form is refused as already liked, and `--unlike` takes any form."""
+    new = _change("ada@example.org", add={"liked": ["https://arxiv.org/abs/2508.05004v2"]})
+    assert _diff(ORIGINAL, new) == ['@@ -21 +21 @@', '-    liked: ["2305.10431"]',
+                                    '+    liked: ["2305.10431", "2508.05004"]']
+    with pytest.raises(InputError) as info:
+        _change("ada@example.org", add={"liked": ["arXiv:2305.10431v3"]})
+    assert str(info.value) == ("subscribers.yaml: ada@example.org already has the liked paper "
+                               "'2305.10431'")
+    unliked = _change("ada@example.org",
+                      remove={"liked": ["https://huggingface.co/papers/2305.10431"]})
+    assert unliked == _without(21, 21)
 
 
 def test_unknown_address_suggests_close_addresses() -> None:
