@@ -39,9 +39,9 @@ class Phrase:
     `units` are its words as textmatch analysed them, and `stems` their stems (the words' keys
     in `Evidence`); `links[i]` are the stem pairs that put word i and word i + 1 side by side,
     in either order (or, for the two sides of an "X-to-Y" compound, a directed link that
-    only "X-to-Y" has: see `ranking_evidence`); `sources` say which words of the phrase each word stands for, and
-    `sharing` by how many words each source is shared; `swapped` are the words a synonym
-    brought in, which count only all together; `factor` discounts synonyms.
+    only "X-to-Y" has: see `ranking_evidence`); `sources` say which words of the phrase each
+    word stands for, and `sharing` by how many words each source is shared; `swapped` are the
+    words a synonym brought in, which count only all together; `factor` discounts synonyms.
     """
 
     units: tuple[textmatch_phrases.Unit, ...]

@@ -112,7 +112,6 @@ subscribers:
     ]
 
 
-
 def test_validate_warns_of_a_phrase_written_twice(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -260,7 +260,7 @@ def test_a_compound_is_read_in_its_direction(phrase: str, forward: str, backward
     ranking = rank(topics(phrase, min_relevance=0.0), day(
         paper("2508.00001", backward),
         paper("2508.00002", forward),
-        paper("2508.00003", f"The {acronym} model", f"A {phrase} ({acronym}) model. {acronym} is fast."),
+        paper("2508.00003", f"The {acronym} model", f"A {phrase} ({acronym}). {acronym} is fast."),
         paper("2508.00004", f"The {first} model", f"It writes {first} or {then} as it listens."),
     ))
     score = {r.paper.id: r.score for r in ranking.picked}
