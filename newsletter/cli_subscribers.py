@@ -35,7 +35,7 @@ from newsletter.subscribers_edit import (
     remove_subscriber,
 )
 from newsletter.subscribers_file import edit_in_editor, read_snapshot, write_atomic
-from newsletter.subscribers_lint import liked_ids, warnings
+from newsletter.subscribers_lint import liked_ids, unknown_authors, warnings
 
 subscribers_app = typer.Typer(help="Read, check and edit the subscribers file.",
                               no_args_is_help=True)
@@ -81,11 +81,14 @@ def validate() -> None:
     written = parse_file(settings.subscribers)
     subscribers = tuple(resolve(written))
     _say(f"{settings.subscribers}: ok, {_plural(len(subscribers), 'subscriber')}")
-    stored = None
+    stored, authors = None, set()
     if settings.db.exists():
         with Store.open_readonly(settings.db) as store:
             stored = {p.id for p in store.papers_by_id(liked_ids(subscribers))}
-    for line in warnings(subscribers, stored, written.subscribers):
+            if any(s.profile.authors for s in subscribers):
+                authors = store.author_names()
+    for line in [*warnings(subscribers, stored, written.subscribers),
+                 *unknown_authors(subscribers, authors)]:
         err.print(f"warning: {line}", markup=False, emoji=False)
 
 

@@ -259,6 +259,13 @@ class Store:
         ).fetchall()
         return [self._paper(row[0], row[1]) for row in rows]
 
+    def author_names(self) -> set[str]:
+        """Every author name on a stored paper, as written (for `subscribers validate`)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT value FROM papers, json_each(papers.data, '$.authors')"
+        ).fetchall()
+        return {row[0] for row in rows if isinstance(row[0], str)}
+
     def papers_by_id(self, ids: Iterable[str]) -> list[Paper]:
         wanted = list(dict.fromkeys(ids))
         found: list[Paper] = []

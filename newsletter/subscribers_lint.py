@@ -4,14 +4,17 @@ The schema accepts them, and refusing them would break a working file over a cho
 may have made on purpose; so they are warnings: a phrase that is both wanted and excluded, arXiv
 categories for a subscriber who reads only Hugging Face (whose listings carry none), liked
 papers that are not stored, which count only once a fetch brings them, a phrase made only of
-common words or symbols ("the of"), which matches nothing, and a phrase written twice ("robot
-manipulation", "Robot Manipulations"), which counts once.
+common words or symbols ("the of"), which matches nothing, a phrase written twice ("robot
+manipulation", "Robot Manipulations"), which counts once, and a followed author on no stored
+paper, perhaps misspelt.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Sequence
 
+from newsletter import textmatch
 from newsletter.models import Source, Subscriber, Topic
 from newsletter.profile_phrases import phrase_key, repeats
 from newsletter.subscribers import SubscriberEntry, written_topics
@@ -68,6 +71,28 @@ def _problems(subscriber: Subscriber, stored: Collection[str] | None,
             problems.append(f"liked {', '.join(missing)} are not stored yet: they count once a "
                             "fetch brings them")
     return problems
+
+
+def unknown_authors(subscribers: Sequence[Subscriber], names: Collection[str]) -> list[str]:
+    """Followed authors on no stored paper (`names`: the stored papers' authors), with the
+    closest stored name when there is one: a misspelt name ("Furu Weii") never matches, and
+    nothing else would say so. Nothing is said when no paper is stored yet."""
+    if not names:
+        return []
+    keys = {key for name in names for key in textmatch.name_keys(name)}
+    written = {textmatch.normalise_name(name): name for name in sorted(names)}
+    lines = []
+    for subscriber in subscribers:
+        for author in subscriber.profile.authors:
+            if textmatch.followed_key(author) in keys:
+                continue
+            close = difflib.get_close_matches(
+                textmatch.normalise_name(author), list(written), n=1, cutoff=0.85
+            )
+            hint = (f"; did you mean \"{written[close[0]]}\"?" if close
+                    else " yet: their papers count once a fetch brings one")
+            lines.append(f"{subscriber.email}: author \"{author}\" is on no stored paper{hint}")
+    return lines
 
 
 def _repeated_topics(topics: Sequence[Topic]) -> list[str]:

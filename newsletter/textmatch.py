@@ -423,9 +423,11 @@ def name_keys(name: str) -> tuple[str, ...]:
 def followed_key(name: str) -> str:
     """A followed author's key: initial + last name if given as "P. Liang", else the full name.
 
-    So "Percy Liang" finds only Percy Liang, and "P. Liang" any P. Liang.
+    So "Percy Liang" finds only Percy Liang, and "P. Liang" any P. Liang; "Liang, Percy" (as
+    a reference list writes it) is Percy Liang.
     """
-    parts = normalise_name(name).split()
+    last, comma, first = name.partition(",")
+    parts = normalise_name(f"{first} {last}" if comma else name).split()
     if len(parts) >= 2 and len(parts[0]) == 1:
         return f"{parts[0]} {parts[-1]}"
     return " ".join(parts)

@@ -112,6 +112,31 @@ subscribers:
     ]
 
 
+def test_validate_warns_of_followed_authors_on_no_stored_paper(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A followed author on no stored paper is said, with the closest stored name when there
+    is one (a misspelt name never matches); "Zang, Yuhang" is Yuhang Zang. Nothing is said
+    before any paper is stored."""
+    (workdir / "subscribers.yaml").write_text("""\
+subscribers:
+  - email: a@lab.example
+    authors: [Yuhang Zangg, "Zang, Yuhang", Y. Zang, Jane Nobody]
+""", encoding="utf-8")
+    code, _, err = _run(capsys, "validate")
+    assert code == 0 and "warning" not in err
+    assert main(["fetch", "--file", str(HF_DAYS / "2025-08-29.json")]) == 0
+    capsys.readouterr()
+    code, _, err = _run(capsys, "validate")
+    assert code == 0
+    assert err.splitlines() == [
+        'warning: a@lab.example: author "Yuhang Zangg" is on no stored paper; did you mean '
+        '"Yuhang Zang"?',
+        'warning: a@lab.example: author "Jane Nobody" is on no stored paper yet: their papers '
+        "count once a fetch brings one",
+    ]
+
+
 def test_validate_warns_of_a_phrase_written_twice(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -432,6 +432,8 @@ def test_pushdown_halves_the_score() -> None:
         ("Jérôme Dupont", "Jerome Dupont", True),
         ("Lukasz Kaiser", "Łukasz Kaiser", True),
         ("Søren Hauberg", "Soren Hauberg", True),
+        ("Liang, Percy", "Percy Liang", True),
+        ("Liang, P.", "Percy Liang", True),
         ("Percy Liang", "Paul Liang", False),
         ("Percy Liang", "Liang Percy Chen", False),
     ],
