@@ -54,6 +54,7 @@ class Candidates(Index):
         self._excludes: dict[str, tuple[Positions, Vector]] = {}
         self._together: dict[str, Mask] = {}  # `excluded_whole`
         self._likes: dict[str, Vector] = {}
+        self._liked_titles: dict[str, str] = {}  # `liked_title`
         self._matched: dict[bytes, tuple[str, ...]] = {}
         self._multipliers: dict[tuple[float, float], Vector] = {}
         self._below: dict[int, Positions] = {}
@@ -194,9 +195,14 @@ class Candidates(Index):
         self._likes.update(
             zip([p.id for p in papers], shared(liked_many(self, papers)), strict=True)
         )
+        self._liked_titles.update((p.id, p.title) for p in papers)
         if self.meaning is not None:
             for paper in papers:
                 self.meaning.remember(paper)
+
+    def liked_title(self, paper_id: str) -> str:
+        """The title of a liked paper compared so far (`liked`), or "" if none was."""
+        return self._liked_titles.get(paper_id, "")
 
     def matched(self, pairs: Codes) -> list[tuple[str, ...]]:
         """("matched: ...",) (`ranking_labels.matched_reasons`) for each pick, or () for a pick

@@ -1,7 +1,7 @@
 """The reasons of a pick after "matched: ...": its followed authors ("by Percy Liang"), the
-closest liked paper ("like 2305.10431"), its votes ("trending: 87 votes") or the profile's
-categories, and the exclude phrases it mentions ("mentions video generation (pushed down)"),
-in that order.
+closest liked paper ("like 2305.10431 (Its Name)"), its votes ("trending: 87 votes") or the
+profile's categories, and the exclude phrases it mentions ("mentions video generation (pushed
+down)"), in that order.
 
 They are worked out for all the picks of a batch of profiles at once, a kind of reason at a
 time: a profile at a time, the Python overhead of a few small numpy calls and lists was most
@@ -21,6 +21,7 @@ from newsletter.ranking_score import Plan
 
 Said = dict[int, str]  # a reason of one kind, by pick
 TRENDING = "trending"
+SHORT_TITLE_WORDS = 6  # a liked paper is named by its title's name, or this many words
 
 
 def tails(plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions) -> list[Said]:
@@ -31,7 +32,7 @@ def tails(plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions)
     authored = _authored(plans, len(c), owner, at)
     return [
         _author_reasons(plans, c, owner, at, authored),
-        _like_reasons(plans, len(c), owner, at),
+        _like_reasons(plans, c, owner, at),
         _vote_reasons(plans, c, owner, at),
         *_exclude_reasons(plans, c, owner, at, authored),
     ]
@@ -58,25 +59,37 @@ def _author_reasons(
     return said
 
 
-def _like_reasons(plans: Sequence[Plan], n: int, owner: Positions, at: Positions) -> Said:
-    """"like <liked paper>" for the picks similar to a liked paper: the closest one, ties to
-    the greater id."""
+def _like_reasons(plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions) -> Said:
+    """"like <liked paper> (<its short title>)" for the picks similar to a liked paper: the
+    closest one, ties to the greater id."""
     liking = [b for b, plan in enumerate(plans) if plan.likes]
     if not liking:
         return {}
     width = max(len(plans[b].likes) for b in liking)
     rows = np.zeros((len(plans), width), dtype=np.intp)  # row 0: no liked paper (zeros)
-    vectors: list[Vector] = [np.zeros(n)]
+    vectors: list[Vector] = [np.zeros(len(c))]
     texts = [""]
     for b in liking:  # greater ids first, so that the first of equals wins
         for slot, (liked, sims) in enumerate(sorted(plans[b].likes, key=_id, reverse=True)):
             rows[b, slot] = len(vectors)
             vectors.append(sims)
-            texts.append(f"like {liked}")
+            name = short_title(c.liked_title(liked))
+            texts.append(f"like {liked} ({name})" if name else f"like {liked}")
     sims = np.stack(vectors)[rows[owner], at[:, None]]
     closest = rows[owner, sims.argmax(axis=1)]
     picks = np.flatnonzero(sims.max(axis=1) > 0.0)
     return dict(zip(picks.tolist(), [texts[i] for i in closest[picks].tolist()], strict=True))
+
+
+def short_title(title: str, words: int = SHORT_TITLE_WORDS) -> str:
+    """A paper's title short enough for a reason: its name before a colon ("Genie Envisioner:
+    A Unified World Foundation Platform" → "Genie Envisioner"), else its first words and "…";
+    an email reader does not know a paper by its arXiv id."""
+    name, colon, _ = title.partition(":")
+    if colon and 0 < len(name.split()) <= words:
+        return name.strip()
+    said = title.split()
+    return " ".join(said[:words]) + (" …" if len(said) > words else "")
 
 
 def _id(like: tuple[str, Vector]) -> str:

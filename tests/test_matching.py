@@ -18,6 +18,7 @@ from newsletter.matching import Candidates, Request, rank, rank_many
 from newsletter.models import Paper, Profile, Ranking, Topic
 from newsletter.ranking_evidence import Key
 from newsletter.ranking_postings import gather
+from newsletter.ranking_tails import short_title
 from newsletter.ranking_text import analyse_paper, analyse_terms
 from newsletter.textmatch_phrases import SPELLED_OUT
 
@@ -451,7 +452,8 @@ def test_followed_authors_always_qualify(followed: str, author: str, picked: boo
 
 
 def test_liked_papers_pull_similar_ones_and_are_not_sent_again() -> None:
-    """A paper like a liked one is picked with "like <id>"; the liked paper itself is not sent."""
+    """A paper like a liked one is picked with "like <id> (<short title>)"; the liked paper
+    itself is not sent."""
     liked = paper(
         "2305.10431", "Speculative decoding with draft models", "Draft tokens verified in parallel."
     )
@@ -461,7 +463,9 @@ def test_liked_papers_pull_similar_ones_and_are_not_sent_again() -> None:
     candidates = day(similar, paper("2305.10431", liked.title, liked.abstract))
     ranking = rank(Profile(liked=("2305.10431",)), candidates, liked_papers=[liked], explain=True)
     assert ids(ranking) == ["2508.00001"]
-    assert "like 2305.10431" in reasons_of(ranking, "2508.00001")
+    assert "like 2305.10431 (Speculative decoding with draft models)" in reasons_of(
+        ranking, "2508.00001"
+    )
     assert excluded_reason(ranking, "2305.10431") == "liked: already read"
 
 
@@ -476,7 +480,25 @@ def test_equally_close_liked_papers_name_the_greater_id() -> None:
     for listed in ((older, newer), (newer, older)):
         profile = Profile(liked=tuple(p.id for p in listed))
         ranking = rank(profile, day(similar), liked_papers=list(listed))
-        assert reasons_of(ranking, "2508.00001") == ("like 2401.00002",)
+        assert reasons_of(ranking, "2508.00001") == (
+            "like 2401.00002 (Speculative decoding with draft models)",
+        )
+
+
+@pytest.mark.parametrize(
+    ("title", "short"),
+    [
+        ("Genie Envisioner: A Unified World Foundation Platform", "Genie Envisioner"),
+        ("Speculative decoding with draft models", "Speculative decoding with draft models"),
+        ("Training LLMs to reason with long chains of thought",
+         "Training LLMs to reason with long …"),
+        ("A long name for a method that has no short name: a study", "A long name for a method …"),
+    ],
+)
+def test_a_liked_paper_is_named_by_a_short_title(title: str, short: str) -> None:
+    """An email reader does not know a paper by its arXiv id: "like" names it by the name
+    before its title's colon, or its first six words."""
+    assert short_title(title) == short
 
 
 @pytest.mark.parametrize(("votes", "floor", "picked"), [(3, 5, False), (5, 5, True), (0, 0, True)])
