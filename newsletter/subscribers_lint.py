@@ -4,7 +4,8 @@ The schema accepts them, and refusing them would break a working file over a cho
 may have made on purpose; so they are warnings: a phrase that is both wanted and excluded, arXiv
 categories for a subscriber who reads only Hugging Face (whose listings carry none), liked
 papers that are not stored, which count only once a fetch brings them, a phrase made only of
-common words or symbols ("the of"), which matches nothing, a phrase written twice ("robot
+common words or symbols ("the of"), which matches nothing, a topic of more than LONG_TOPIC words
+(a sentence, which papers match only in part), a phrase written twice ("robot
 manipulation", "Robot Manipulations"), which counts once, and a followed author on no stored
 paper, perhaps misspelt.
 """
@@ -19,6 +20,8 @@ from newsletter.models import Source, Subscriber, Topic
 from newsletter.profile_phrases import phrase_key, repeats
 from newsletter.subscribers import SubscriberEntry, written_topics
 from newsletter.textmatch_phrases import variants
+
+LONG_TOPIC = 6  # a topic of more words than this is likely a sentence, matched in part only
 
 
 def liked_ids(subscribers: Sequence[Subscriber]) -> set[str]:
@@ -46,6 +49,9 @@ def _problems(subscriber: Subscriber, stored: Collection[str] | None,
         if not _has_words(topic.phrase):
             problems.append(f"topic \"{topic.phrase}\" has no word to match (only common words "
                             "or symbols): it matches nothing")
+        elif (words := _words(topic.phrase)) > LONG_TOPIC:
+            problems.append(f"topic \"{topic.phrase}\" has {words} words: a paper seldom has "
+                            "them all; 2 to 5 work best (make it several topics)")
     for phrase in profile.exclude:
         if not _has_words(phrase):
             problems.append(f"exclude \"{phrase}\" has no word to match (only common words or "
@@ -113,6 +119,11 @@ def _repeated_topics(topics: Sequence[Topic]) -> list[str]:
                             f"\"{kept.phrase}\" (weight {kept.weight:g}): it counts once, with "
                             f"the largest weight written, {largest[first]:g}")
     return problems
+
+
+def _words(phrase: str) -> int:
+    """How many words of a phrase the ranker matches (common words left out)."""
+    return len(variants(phrase)[0].units)
 
 
 def _has_words(phrase: str) -> bool:

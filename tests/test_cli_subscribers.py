@@ -90,7 +90,8 @@ subscribers:
     sources: [hf, arxiv]
     liked: ["{stored}"]
   - email: c@lab.example
-    topics: [sparse attention, "the of", "🙂"]
+    topics: [sparse attention, "the of", "🙂",
+             "methods that make language models reason better with less compute"]
     exclude: [and]
 """, encoding="utf-8")
     capsys.readouterr()
@@ -107,6 +108,9 @@ subscribers:
         "symbols): it matches nothing",
         'warning: c@lab.example: topic "🙂" has no word to match (only common words or '
         "symbols): it matches nothing",
+        'warning: c@lab.example: topic "methods that make language models reason better with '
+        'less compute" has 8 words: a paper seldom has them all; 2 to 5 work best (make it '
+        "several topics)",
         'warning: c@lab.example: exclude "and" has no word to match (only common words or '
         "symbols): it excludes nothing",
     ]
