@@ -20,7 +20,7 @@ from newsletter.ranking_facts import Facts
 from newsletter.ranking_index import ArrayT, Index, Mask, Matrix, Positions, Vector, shared
 from newsletter.ranking_label_codes import Codes, label_codes
 from newsletter.ranking_labels import PhraseLabels, matched_reasons
-from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many, together
+from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many
 from newsletter.ranking_semantic import Embedder, Meaning
 from newsletter.ranking_similarity import liked_many, topical_many
 
@@ -170,7 +170,7 @@ class Candidates(Index):
         every = np.array([complete(text, evidence) for text in texts])
         score = np.where(every, matched, 0.0)
         factors = shared(np.where(score >= SOFT_EXCLUDE, SOFT_EXCLUDE_FACTOR, 1.0))
-        whole = shared(np.array([together(text, evidence) for text in texts]))
+        whole = shared(np.array([complete(text, evidence, whole=True) for text in texts]))
         rows, hard = np.nonzero((score >= HARD_EXCLUDE) & whole)
         each = np.split(shared(hard), np.searchsorted(rows, range(1, len(texts))))
         self._excludes.update(zip(texts, zip(each, factors, strict=True), strict=True))

@@ -221,23 +221,15 @@ def _best_run(signals: list[list[Signal]], idfs: list[list[float]]) -> Matrix:
     return best
 
 
-def together(text: str, evidence: Evidence) -> Mask:
-    """Where a paper has the phrase, or one of its variants, whole: every word, each next to
-    the next."""
+def complete(text: str, evidence: Evidence, *, whole: bool = False) -> Mask:
+    """Where a paper has every word of the phrase, or of one of its variants; with `whole`,
+    also each next to the next (not to be changed: it may be the array of a cached signal)."""
     out: Mask | None = None
     for phrase in variants(text):
         if phrase.units:
-            every = _all_present([*map(evidence, phrase.stems), *map(evidence, phrase.links)])
-            out = every if out is None else out | every
-    return out if out is not None else np.zeros(len(evidence.index), dtype=bool)
-
-
-def complete(text: str, evidence: Evidence) -> Mask:
-    """Where a paper has every word of the phrase, or of one of its variants (not to be
-    changed: it may be the array of a cached signal)."""
-    out: Mask | None = None
-    for phrase in variants(text):
-        if phrase.units:
-            every = _all_present(list(map(evidence, phrase.stems)))
+            signals = list(map(evidence, phrase.stems))
+            if whole:
+                signals += map(evidence, phrase.links)
+            every = _all_present(signals)
             out = every if out is None else out | every
     return out if out is not None else np.zeros(len(evidence.index), dtype=bool)
