@@ -211,15 +211,10 @@ def _compounds(paper: Paper) -> frozenset[tuple[str, str]]:
             said = list(textmatch.words(sentence, local))
             for before, middle, after in zip(said, said[1:], said[2:], strict=False):
                 if middle == TO:
-                    first, then = _stems(before), _stems(after)
+                    first, then = textmatch.word_stems(before), textmatch.word_stems(after)
                     if first and then:
                         found.add((first[-1], then[0]))
     return frozenset(found)
-
-
-def _stems(word: str) -> tuple[str, ...]:
-    """The content stems of one word (none for a stop word)."""
-    return tuple(textmatch.stem(w) for w in textmatch.words(word) if w not in textmatch.STOPWORDS)
 
 
 @functools.lru_cache(maxsize=16)

@@ -362,6 +362,14 @@ def analyse(text: str, local: Mapping[str, str] = {}, *, query: bool = False) ->
 _word_memo: dict[str, tuple[str, ...]] = {}
 
 
+def word_stems(word: str) -> tuple[str, ...]:
+    """The content stems of one word of a paper, as `analyse` finds them (memoised with it)."""
+    found = _word_memo.get(word)
+    if found is None:
+        found = _word_memo[word] = _content_stems(word, {}, False)
+    return found
+
+
 def _defined_words(local: Mapping[str, str]) -> frozenset[str]:
     """The words whose long form a paper's own definitions give (see `expand_word`)."""
     return frozenset([*local, *(short + "s" for short in local)])
