@@ -36,6 +36,7 @@ from newsletter.subscribers_edit import (
 )
 from newsletter.subscribers_file import edit_in_editor, read_snapshot, write_atomic
 from newsletter.subscribers_lint import liked_ids, unknown_authors, warnings
+from newsletter.subscribers_lint_papers import StoredPapers, paper_warnings
 
 subscribers_app = typer.Typer(help="Read, check and edit the subscribers file.",
                               no_args_is_help=True)
@@ -81,14 +82,15 @@ def validate() -> None:
     written = parse_file(settings.subscribers)
     subscribers = tuple(resolve(written))
     _say(f"{settings.subscribers}: ok, {_plural(len(subscribers), 'subscriber')}")
-    stored, authors = None, set()
+    stored, authors, against_papers = None, set(), []
     if settings.db.exists():
         with Store.open_readonly(settings.db) as store:
             stored = {p.id for p in store.papers_by_id(liked_ids(subscribers))}
             if any(s.profile.authors for s in subscribers):
                 authors = store.author_names()
+            against_papers = paper_warnings(subscribers, StoredPapers(store))
     for line in [*warnings(subscribers, stored, written.subscribers),
-                 *unknown_authors(subscribers, authors)]:
+                 *unknown_authors(subscribers, authors), *against_papers]:
         err.print(f"warning: {line}", markup=False, emoji=False)
 
 

@@ -266,6 +266,15 @@ class Store:
         ).fetchall()
         return {row[0] for row in rows if isinstance(row[0], str)}
 
+    def recent_texts(self, limit: int) -> list[str]:
+        """The title and abstract of each of the `limit` papers first listed last (the words
+        `subscribers validate` looks for a topic's words in)."""
+        rows = self._db.execute(
+            "SELECT json_extract(data, '$.title') || ' ' || json_extract(data, '$.abstract') "
+            "FROM papers ORDER BY first_listed_on DESC, id DESC LIMIT ?", (limit,),
+        ).fetchall()
+        return [row[0] for row in rows if isinstance(row[0], str)]
+
     def papers_by_id(self, ids: Iterable[str]) -> list[Paper]:
         wanted = list(dict.fromkeys(ids))
         found: list[Paper] = []

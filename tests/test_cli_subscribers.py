@@ -141,6 +141,34 @@ subscribers:
     ]
 
 
+def test_validate_checks_the_phrases_against_the_stored_papers(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a month of papers stored: a typo, with the word meant, a topic most papers have,
+    an exclude phrase that leaves out many (`subscribers_lint_papers`)."""
+    (workdir / "subscribers.yaml").write_text("""\
+subscribers:
+  - email: a@lab.example
+    topics: [diffusion modles, language models]
+    exclude: [reasoning]
+""", encoding="utf-8")
+    code, _, err = _run(capsys, "validate")
+    assert code == 0 and "warning" not in err
+    assert main(["fetch", *map(str, sorted(HF_DAYS.glob("2025-08-*.json")))]) == 0
+    capsys.readouterr()
+    code, _, err = _run(capsys, "validate")
+    week = "the 74 papers listed 2025-08-23 to 2025-08-29"
+    assert code == 0
+    assert err.splitlines() == [
+        'warning: a@lab.example: topic "diffusion modles": no stored paper has "modles"; did '
+        'you mean "models"?',
+        f'warning: a@lab.example: topic "language models" is in 62% of {week}: it tells few of '
+        "them apart (a narrower phrase ranks better)",
+        f'warning: a@lab.example: exclude "reasoning" leaves out 30% of {week} (a narrower '
+        "phrase leaves out less)",
+    ]
+
+
 def test_validate_warns_of_a_phrase_written_twice(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
