@@ -137,6 +137,15 @@ _SUFFIXES: tuple[tuple[str, str, int], ...] = (
     ("ic", "", 5),
 )
 _ION_BEFORE = frozenset("st")
+# Nouns for the tool or the act of an activity, stemmed as its verb: "reranker" and "reranking",
+# "retriever" and "retrieval"; "-izer" by rule ("tokenizer", "quantizer"), these by name, as
+# most words in "-er" or "-al" are not of their stem ("layer", "decoder" beside "speculative
+# decoding", "general").
+_AGENT_NOUNS = {
+    "ranker": "rank", "reranker": "rerank", "retriever": "retrieve", "retrieval": "retrieve",
+    "recommender": "recommend", "planner": "plan", "embedder": "embed", "prover": "prove",
+    "removal": "remove", "refusal": "refuse",
+}
 # The same rules by their last letter, in the same order: a word is only tried on those.
 _SUFFIXES_ENDING: dict[str, tuple[tuple[str, str, int], ...]] = {
     last: tuple(rule for rule in _SUFFIXES if rule[0].endswith(last))
@@ -163,7 +172,9 @@ def _stem_uncached(word: str) -> str:
     """The stemmer proper (see `stem`)."""
     if len(word) <= 3 or not word.isalpha():
         return word
-    word = _strip_plural(word)
+    word = _AGENT_NOUNS.get(_strip_plural(word), _strip_plural(word))
+    if word.endswith(("izer", "iser")) and len(word) > 6:
+        word = word[:-4] + "ize"  # "tokenizer", "tokeniser" as "tokenize"
     for suffix, replacement, shortest in _SUFFIXES_ENDING.get(word[-1], ()):
         base = word[: -len(suffix)]
         if word.endswith(suffix) and len(base) >= shortest:

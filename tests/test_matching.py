@@ -77,6 +77,14 @@ def excluded_reason(ranking: Ranking, pid: str) -> str:
         (["editing", "edits", "edited", "edit"], True),
         (["agent", "agents", "agentic"], True),
         (["study", "studies"], True),
+        (["reranker", "rerankers", "reranking", "rerank"], True),  # the tool and the act
+        (["retriever", "retrieval", "retrieve", "retrieved"], True),
+        (["tokenizer", "tokeniser", "tokenizers", "tokenization", "tokenize"], True),
+        (["recommender", "recommendation", "recommend"], True),
+        (["planner", "planning", "plans"], True),
+        (["decoder", "decoding"], False),  # a decoder-only model is no speculative decoding
+        (["layer", "lay"], False),
+        (["general", "generate"], False),
         (["physics", "physical"], False),
         (["transformer", "transform"], False),
         (["document", "docu"], False),
