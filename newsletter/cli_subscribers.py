@@ -25,7 +25,7 @@ from newsletter.config import Settings, load_settings
 from newsletter.errors import InputError, RunError
 from newsletter.models import Frequency, Subscriber
 from newsletter.store import Store
-from newsletter.subscribers import WEEKDAYS, parse_file, parse_text, resolve
+from newsletter.subscribers import WEEKDAYS, SubscribersFile, parse_file, parse_text, resolve
 from newsletter.subscribers_change import Change, Value
 from newsletter.subscribers_edit import (
     add_subscriber,
@@ -82,14 +82,24 @@ def validate() -> None:
     written = parse_file(settings.subscribers)
     subscribers = tuple(resolve(written))
     _say(f"{settings.subscribers}: ok, {_plural(len(subscribers), 'subscriber')}")
+    _warn(settings, written)
+
+
+def _warn(settings: Settings, written: SubscribersFile, only: str | None = None) -> None:
+    """Print the warnings of `validate` (`subscribers_lint`, `subscribers_lint_papers`), of
+    every subscriber or `only` the one with this address."""
+    pairs = list(zip(resolve(written), written.subscribers, strict=True))
+    if only is not None:
+        pairs = [pair for pair in pairs if pair[0].key == only.lower()]
+    subscribers = [subscriber for subscriber, _ in pairs]
     stored, authors, against_papers = None, set(), []
-    if settings.db.exists():
+    if settings.db.exists() and subscribers:
         with Store.open_readonly(settings.db) as store:
             stored = {p.id for p in store.papers_by_id(liked_ids(subscribers))}
             if any(s.profile.authors for s in subscribers):
                 authors = store.author_names()
             against_papers = paper_warnings(subscribers, StoredPapers(store))
-    for line in [*warnings(subscribers, stored, written.subscribers),
+    for line in [*warnings(subscribers, stored, [entry for _, entry in pairs]),
                  *unknown_authors(subscribers, authors), *against_papers]:
         err.print(f"warning: {line}", markup=False, emoji=False)
 
@@ -177,7 +187,7 @@ def add(
                    liked=like),
     )
     _save(lambda text, path: add_subscriber(text, path, email, change), f"added {email}",
-          dry_run, missing_ok=True)
+          dry_run, missing_ok=True, warn_for=email)
 
 
 @subscribers_app.command("set")
@@ -217,7 +227,7 @@ def set_(
         raise InputError("nothing to change: give an option such as --add-topic or --frequency "
                          "(see `newsletter subscribers set --help`)")
     _save(lambda text, path: change_subscriber(text, path, email, change), f"changed {email}",
-          dry_run)
+          dry_run, warn_for=email)
 
 
 def _values(**given: Value | None) -> dict[str, Value | None]:
@@ -249,9 +259,11 @@ def remove(email: Email, dry_run: DryRun = False) -> None:
 
 
 def _save(edit: Callable[[str, Path], str], done: str, dry_run: bool, *,
-          missing_ok: bool = False) -> None:
-    """Read, change and check the file, write it unless this is a dry run, print the diff."""
-    path = load_settings().subscribers
+          missing_ok: bool = False, warn_for: str | None = None) -> None:
+    """Read, change and check the file, write it unless this is a dry run, print the diff,
+    then the warnings `validate` would give of the subscriber `warn_for`."""
+    settings = load_settings()
+    path = settings.subscribers
     snapshot = read_snapshot(path, missing_ok=missing_ok)
     new = edit(snapshot.text, path)
     if new == snapshot.text:
@@ -262,6 +274,8 @@ def _save(edit: Callable[[str, Path], str], done: str, dry_run: bool, *,
     _say(f"{path}: {done}" + (" (dry run: nothing written)" if dry_run else ""))
     for line in diff_lines(snapshot.text, new):
         _say(line)
+    if warn_for is not None:
+        _warn(settings, parse_text(new, path), warn_for)
 
 
 @subscribers_app.command("edit")
@@ -275,7 +289,9 @@ def edit() -> None:
     if text is None:
         _say(f"{path}: no changes")
         return
-    _say(f"{path}: saved, {_plural(len(parse_text(text, path).subscribers), 'subscriber')}")
+    written = parse_text(text, path)
+    _say(f"{path}: saved, {_plural(len(written.subscribers), 'subscriber')}")
+    _warn(load_settings(), written)
 
 
 def _example() -> str:

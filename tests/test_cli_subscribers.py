@@ -169,6 +169,34 @@ subscribers:
     ]
 
 
+def test_add_and_set_warn_of_the_subscriber_they_change(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`add` and `set` end with what `validate` would warn of the subscriber they changed (on
+    standard error; the change is made), and of no other."""
+    (workdir / "subscribers.yaml").write_text(
+        "subscribers:\n  - email: a@lab.example\n    topics: [diffusion modles]\n",
+        encoding="utf-8")
+    assert main(["fetch", *map(str, sorted(HF_DAYS.glob("2025-08-*.json")))]) == 0
+    capsys.readouterr()
+    code, out, err = _run(capsys, "add", "b@lab.example", "--topic", "speculative decodng")
+    assert code == 0 and "added b@lab.example" in out
+    assert err.splitlines() == [
+        'warning: b@lab.example: topic "speculative decodng": no stored paper has "decodng"; '
+        'did you mean "decoding"?'
+    ]
+    code, out, err = _run(capsys, "set", "b@lab.example", "--remove-topic",
+                          "speculative decodng", "--add-topic", "speculative decoding",
+                          "--add-exclude", "reasoning", "--dry-run")
+    week = "the 74 papers listed 2025-08-23 to 2025-08-29"
+    assert code == 0 and "(dry run: nothing written)" in out
+    assert err.splitlines() == [
+        f'warning: b@lab.example: exclude "reasoning" leaves out 30% of {week} (a narrower '
+        "phrase leaves out less)"
+    ]
+    assert "decodng" in (workdir / "subscribers.yaml").read_text(encoding="utf-8")
+
+
 def test_validate_warns_of_a_phrase_written_twice(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -372,6 +400,18 @@ def test_edit_saves_a_valid_edit(commented: Path, capsys: pytest.CaptureFixture[
     code, out, _ = _run(capsys, "edit")
     assert (code, out) == (0, f"{commented}: saved, 3 subscribers\n")
     assert commented.read_text() == ORIGINAL.replace("Grace Hopper", "Rear Adm. Hopper")
+
+
+def test_edit_ends_with_the_warnings_of_the_saved_file(
+    commented: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid edit that will not do what it seems is saved, and said, as `validate` says it."""
+    _editor(commented.parent, monkeypatch,
+            {"draft": ["name: Grace Hopper", "name: Grace Hopper\n    exclude: [the of]"]})
+    code, out, err = _run(capsys, "edit")
+    assert (code, out) == (0, f"{commented}: saved, 3 subscribers\n")
+    assert err == ('warning: Grace@example.org: exclude "the of" has no word to match (only '
+                   "common words or symbols): it excludes nothing\n")
 
 
 def test_edit_reopens_on_errors_until_valid(commented: Path, capsys: pytest.CaptureFixture[str],
