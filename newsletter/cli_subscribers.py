@@ -275,7 +275,11 @@ def _save(edit: Callable[[str, Path], str], done: str, dry_run: bool, *,
     for line in diff_lines(snapshot.text, new):
         _say(line)
     if warn_for is not None:
-        _warn(settings, parse_text(new, path), warn_for)
+        try:
+            _warn(settings, parse_text(new, path), warn_for)
+        except (InputError, RunError) as exc:  # the change is made; only the check failed
+            err.print(f"warning: the stored papers were not checked: {exc}", markup=False,
+                      emoji=False)
 
 
 @subscribers_app.command("edit")

@@ -93,7 +93,11 @@ class Store:
             )
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
         connection.row_factory = sqlite3.Row
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            raise RunError(f"{path}: cannot open the database: {exc}") from None
         if version > len(MIGRATIONS):
             connection.close()
             raise InputError(f"{path}: written by a newer version of newsletter (schema "

@@ -197,6 +197,18 @@ def test_add_and_set_warn_of_the_subscriber_they_change(
     assert "decodng" in (workdir / "subscribers.yaml").read_text(encoding="utf-8")
 
 
+def test_a_change_is_made_when_the_ledger_cannot_be_read(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The warnings after `add` read the ledger; a ledger that cannot be read is said, and the
+    change, already written, stands (exit 0)."""
+    (workdir / "newsletter.db").write_bytes(b"not a database")
+    code, out, err = _run(capsys, "add", "b@lab.example", "--topic", "GUI agents")
+    assert code == 0 and "added b@lab.example" in out
+    assert err.startswith("warning: the stored papers were not checked: ")
+    assert "b@lab.example" in (workdir / "subscribers.yaml").read_text(encoding="utf-8")
+
+
 def test_validate_warns_of_a_phrase_written_twice(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

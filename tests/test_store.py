@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import InputError
+from newsletter.errors import InputError, RunError
 from newsletter.models import DigestState, Paper, RankedPaper, Source
 from newsletter.store import MIGRATIONS, Store
 
@@ -170,3 +170,14 @@ def test_old_responses_are_forgotten(store: Store) -> None:
     assert store.cached_response("day-0") is None  # 8 days old when day-8 was kept
     assert store.cached_response("day-3") == (b"day-3", '"day-3"', None)
     assert store.cached_response("day-8") == (b"day-8", '"day-8"', None)
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_file_that_is_no_database_is_a_clear_error(tmp_path: Path, readonly: bool) -> None:
+    """Not a traceback: what and where, for `send` as for `preview`, `history` or `validate`."""
+    path = tmp_path / "newsletter.db"
+    path.write_bytes(b"not a database, but a text file of this size and more" * 40)
+    opener = Store.open_readonly if readonly else Store.open
+    with pytest.raises(RunError, match=r"newsletter\.db: cannot open the database: file is not a"):
+        opener(path)
+    assert path.read_bytes().startswith(b"not a database")  # left as it was
