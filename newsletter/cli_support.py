@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -11,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from newsletter.config import Settings
-from newsletter.errors import ConfigError, InputError, NewsletterError
+from newsletter.config import Settings, load_settings
+from newsletter.errors import ConfigError, InputError, NewsletterError, RunError
 from newsletter.models import Subscriber
 from newsletter.render import Renderer
 from newsletter.subscribers import load_subscribers
@@ -53,8 +54,20 @@ def errors(command: Callable[..., None]) -> Callable[..., None]:
         except NewsletterError as exc:
             report(exc)
             raise typer.Exit(1) from None
+        except sqlite3.DatabaseError as exc:  # a damaged ledger, found only when read
+            report(RunError(f"{_ledger()}: cannot read the database: {exc} (check it with "
+                            "`sqlite3 FILE 'PRAGMA integrity_check'`, or restore a backup)"))
+            raise typer.Exit(1) from None
 
     return wrapper
+
+
+def _ledger() -> str:
+    """The database file in use, for an error message (the settings loaded once already)."""
+    try:
+        return str(load_settings().db)
+    except NewsletterError:
+        return "the database"
 
 
 def make_renderer(settings: Settings) -> Renderer:

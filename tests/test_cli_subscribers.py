@@ -209,6 +209,24 @@ def test_a_change_is_made_when_the_ledger_cannot_be_read(
     assert "b@lab.example" in (workdir / "subscribers.yaml").read_text(encoding="utf-8")
 
 
+def test_a_damaged_ledger_is_a_clear_error(workdir: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A database whose pages are damaged opens, and fails when read: said with the file and
+    what to do, exit 1, not a traceback."""
+    assert main(["fetch", str(HF_DAYS / "2025-08-29.json")]) == 0
+    capsys.readouterr()
+    db = workdir / "newsletter.db"
+    for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    data = db.read_bytes()
+    page = int.from_bytes(data[16:18], "big")
+    db.write_bytes(data[:page] + bytes(len(data) - page))  # the header page alone is left
+    code, _, err = _run(capsys, "validate")
+    assert code == 1
+    assert err.startswith(f"error: {db}: cannot read the database: ")
+    assert "PRAGMA integrity_check" in err and "Traceback" not in err
+
+
 def test_validate_warns_of_a_phrase_written_twice(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
