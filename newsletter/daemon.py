@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import signal
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -413,6 +414,10 @@ class Daemon:
                 job()
             except NewsletterError as exc:
                 log.error(event(name, status="error", detail=str(exc)))
+            except sqlite3.DatabaseError as exc:  # a damaged ledger: every job fails alike
+                log.error(event(name, status="error", detail=(
+                    f"{self.settings.db}: cannot read the database: {exc} (check it with "
+                    "`sqlite3 FILE 'PRAGMA integrity_check'`, or restore a backup)")))
             except Exception:
                 log.exception(event(name, status="crashed"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -387,6 +388,23 @@ def test_fetch_failures_are_logged_and_the_daemon_goes_on(
     daemon.fetcher = FakeFetcher(crash=True)
     daemon.guarded("fetch", daemon.fetch_hf)()
     assert lines(caplog, "event=fetch status=crashed")
+
+
+def test_a_damaged_ledger_is_one_clear_line_per_job(
+    three: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database that fails when read is logged as what it is, with the file and what to do,
+    not as a crash with a traceback; the daemon goes on (to say it again next time)."""
+    caplog.set_level(logging.INFO, logger="newsletter")
+    daemon = started(FakeClock(SEND))
+
+    def damaged() -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    daemon.guarded("tick", damaged)()
+    assert lines(caplog, f'event=tick status=error detail="{three / "newsletter.db"}: cannot '
+                         "read the database: database disk image is malformed")
+    assert not lines(caplog, "status=crashed")
 
 
 def test_hf_fetch_backfills_the_days_the_daemon_missed(three: Path) -> None:
