@@ -137,14 +137,15 @@ _SUFFIXES: tuple[tuple[str, str, int], ...] = (
     ("ic", "", 5),
 )
 _ION_BEFORE = frozenset("st")
-# Nouns for the tool or the act of an activity, stemmed as its verb: "reranker" and "reranking",
-# "retriever" and "retrieval"; "-izer" by rule ("tokenizer", "quantizer"), these by name, as
-# most words in "-er" or "-al" are not of their stem ("layer", "decoder" beside "speculative
-# decoding", "general").
+# Nouns for the tool of an activity, stemmed as the act: "reranker" and "reranking", "retriever"
+# and "retrieval", "tokenizer" and "tokenization". A list, not a rule: most words in "-er",
+# "-izer" or "-al" are not of their stem ("layer", "decoder" beside "speculative decoding",
+# "optimizer" beside every "policy optimization", "ranker" beside "low-rank", "general").
 _AGENT_NOUNS = {
-    "ranker": "rank", "reranker": "rerank", "retriever": "retrieve", "retrieval": "retrieve",
-    "recommender": "recommend", "planner": "plan", "embedder": "embed", "prover": "prove",
-    "removal": "remove", "refusal": "refuse",
+    "reranker": "rerank", "retriever": "retrieve", "retrieval": "retrieve",
+    "recommender": "recommend", "embedder": "embedding", "removal": "remove",
+    "refusal": "refuse", **{f"{base}{end}": f"{base}ize" for end in ("izer", "iser") for base in (
+        "token", "quant", "regular", "normal", "summar", "vector", "lemmat")},
 }
 # The same rules by their last letter, in the same order: a word is only tried on those.
 _SUFFIXES_ENDING: dict[str, tuple[tuple[str, str, int], ...]] = {
@@ -172,9 +173,8 @@ def _stem_uncached(word: str) -> str:
     """The stemmer proper (see `stem`)."""
     if len(word) <= 3 or not word.isalpha():
         return word
-    word = _AGENT_NOUNS.get(_strip_plural(word), _strip_plural(word))
-    if word.endswith(("izer", "iser")) and len(word) > 6:
-        word = word[:-4] + "ize"  # "tokenizer", "tokeniser" as "tokenize"
+    word = _strip_plural(word)
+    word = _AGENT_NOUNS.get(word, word)
     for suffix, replacement, shortest in _SUFFIXES_ENDING.get(word[-1], ()):
         base = word[: -len(suffix)]
         if word.endswith(suffix) and len(base) >= shortest:

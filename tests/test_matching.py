@@ -81,7 +81,11 @@ def excluded_reason(ranking: Ranking, pid: str) -> str:
         (["retriever", "retrieval", "retrieve", "retrieved"], True),
         (["tokenizer", "tokeniser", "tokenizers", "tokenization", "tokenize"], True),
         (["recommender", "recommendation", "recommend"], True),
-        (["planner", "planning", "plans"], True),
+        (["embedder", "embedding", "embeddings"], True),
+        (["quantizer", "quantiser", "quantization"], True),
+        (["optimizer", "optimization"], False),  # every "policy optimization" is no optimizer
+        (["ranker", "low-rank"], False),
+        (["planner", "plane"], False),
         (["decoder", "decoding"], False),  # a decoder-only model is no speculative decoding
         (["layer", "lay"], False),
         (["general", "generate"], False),
