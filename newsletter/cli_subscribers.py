@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterable
 from enum import StrEnum
@@ -24,7 +25,7 @@ from newsletter.cli_support import err, errors, out, subscribers_of
 from newsletter.config import Settings, load_settings
 from newsletter.errors import InputError, RunError
 from newsletter.models import Frequency, Subscriber
-from newsletter.store import Store
+from newsletter.store import Store, damaged
 from newsletter.subscribers import WEEKDAYS, SubscribersFile, parse_file, parse_text, resolve
 from newsletter.subscribers_change import Change, Value
 from newsletter.subscribers_edit import (
@@ -83,6 +84,18 @@ def validate() -> None:
     subscribers = tuple(resolve(written))
     _say(f"{settings.subscribers}: ok, {_plural(len(subscribers), 'subscriber')}")
     _warn(settings, written)
+
+
+def _warn_after_change(settings: Settings, written: SubscribersFile,
+                       only: str | None = None) -> None:
+    """`_warn` after a change was saved: a ledger that cannot be read is said, and does not
+    make the command fail (its change stands)."""
+    try:
+        _warn(settings, written, only)
+    except (InputError, RunError, sqlite3.DatabaseError) as exc:
+        error = damaged(settings.db, exc) if isinstance(exc, sqlite3.DatabaseError) else exc
+        err.print(f"warning: the stored papers were not checked: {error or exc}", markup=False,
+                  emoji=False)
 
 
 def _warn(settings: Settings, written: SubscribersFile, only: str | None = None) -> None:
@@ -275,11 +288,7 @@ def _save(edit: Callable[[str, Path], str], done: str, dry_run: bool, *,
     for line in diff_lines(snapshot.text, new):
         _say(line)
     if warn_for is not None:
-        try:
-            _warn(settings, parse_text(new, path), warn_for)
-        except (InputError, RunError) as exc:  # the change is made; only the check failed
-            err.print(f"warning: the stored papers were not checked: {exc}", markup=False,
-                      emoji=False)
+        _warn_after_change(settings, parse_text(new, path), warn_for)
 
 
 @subscribers_app.command("edit")
@@ -295,7 +304,7 @@ def edit() -> None:
         return
     written = parse_text(text, path)
     _say(f"{path}: saved, {_plural(len(written.subscribers), 'subscriber')}")
-    _warn(load_settings(), written)
+    _warn_after_change(load_settings(), written)
 
 
 def _example() -> str:

@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from newsletter.config import Settings, load_settings
-from newsletter.errors import ConfigError, InputError, NewsletterError, RunError
+from newsletter.errors import ConfigError, InputError, NewsletterError
 from newsletter.models import Subscriber
 from newsletter.render import Renderer
+from newsletter.store import damaged
 from newsletter.subscribers import load_subscribers
 from newsletter.subscribers_change import no_subscriber
 
@@ -54,20 +55,14 @@ def errors(command: Callable[..., None]) -> Callable[..., None]:
         except NewsletterError as exc:
             report(exc)
             raise typer.Exit(1) from None
-        except sqlite3.DatabaseError as exc:  # a damaged ledger, found only when read
-            report(RunError(f"{_ledger()}: cannot read the database: {exc} (check it with "
-                            "`sqlite3 FILE 'PRAGMA integrity_check'`, or restore a backup)"))
+        except sqlite3.DatabaseError as exc:  # a damaged ledger is found only when read
+            error = damaged(load_settings().db, exc)
+            if error is None:
+                raise
+            report(error)
             raise typer.Exit(1) from None
 
     return wrapper
-
-
-def _ledger() -> str:
-    """The database file in use, for an error message (the settings loaded once already)."""
-    try:
-        return str(load_settings().db)
-    except NewsletterError:
-        return "the database"
 
 
 def make_renderer(settings: Settings) -> Renderer:

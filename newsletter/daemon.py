@@ -33,7 +33,7 @@ from newsletter.models import DigestState, Source, Subscriber
 from newsletter.pipeline import Runner, RunReport, Status, cancel_ineligible, send_day, utc_now
 from newsletter.render import Renderer
 from newsletter.scheduler import Scheduler
-from newsletter.store import Store
+from newsletter.store import Store, damaged
 from newsletter.subscribers import load_subscribers
 
 log = logging.getLogger(__name__)
@@ -415,9 +415,11 @@ class Daemon:
             except NewsletterError as exc:
                 log.error(event(name, status="error", detail=str(exc)))
             except sqlite3.DatabaseError as exc:  # a damaged ledger: every job fails alike
-                log.error(event(name, status="error", detail=(
-                    f"{self.settings.db}: cannot read the database: {exc} (check it with "
-                    "`sqlite3 FILE 'PRAGMA integrity_check'`, or restore a backup)")))
+                error = damaged(self.settings.db, exc)
+                if error is None:
+                    log.exception(event(name, status="crashed"))
+                else:
+                    log.error(event(name, status="error", detail=str(error)))
             except Exception:
                 log.exception(event(name, status="crashed"))
 

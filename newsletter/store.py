@@ -56,6 +56,16 @@ _KEYS_PER_QUERY = 500  # under SQLite's limit on the parameters of one statement
 HTTP_CACHE_DAYS = 7
 
 
+def damaged(path: Path, exc: sqlite3.DatabaseError) -> RunError | None:
+    """The error to show for a ledger that is no database or whose pages are damaged (often
+    found only when read); None for any other database error (a lock, a bug), which must not
+    read as damage."""
+    if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return None
+    return RunError(f"{path}: cannot read the database: {exc} (check it with `sqlite3 {path} "
+                    "'PRAGMA integrity_check'`, or restore a backup)")
+
+
 class Store:
     """A connection to the ledger file; use `Store.open` (writable) or `Store.open_readonly`."""
 
@@ -97,7 +107,8 @@ class Store:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             connection.close()
-            raise RunError(f"{path}: cannot open the database: {exc}") from None
+            raise damaged(path, exc) or RunError(f"{path}: cannot open the database: {exc}") \
+                from None
         if version > len(MIGRATIONS):
             connection.close()
             raise InputError(f"{path}: written by a newer version of newsletter (schema "
@@ -237,17 +248,30 @@ class Store:
         return {row[0] for row in rows}
 
     def papers_listed(
-        self, start: dt.date, end: dt.date, sources: Iterable[Source]
+        self, start: dt.date, end: dt.date, sources: Iterable[Source], latest: int = -1
     ) -> list[Paper]:
-        """Papers listed by any of `sources` on a day in [start, end], oldest listing first."""
+        """Papers listed by any of `sources` on a day in [start, end], by id (about the order
+        of publication); with `latest`, only that many of the last."""
         names = [s.value for s in sources]
         marks = ",".join("?" * len(names))
         rows = self._db.execute(
             f"SELECT p.id, p.data FROM papers p WHERE p.id IN (SELECT paper_id FROM listings "
-            f"WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) ORDER BY p.id",
-            (start.isoformat(), end.isoformat(), *names),
+            f"WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) ORDER BY p.id DESC "
+            "LIMIT ?",
+            (start.isoformat(), end.isoformat(), *names, latest),
         ).fetchall()
-        return [self._paper(row[0], row[1]) for row in rows]
+        return [self._paper(row[0], row[1]) for row in reversed(rows)]
+
+    def count_listed(self, start: dt.date, end: dt.date, sources: Iterable[Source]) -> int:
+        """How many papers `papers_listed` has for these days and sources."""
+        names = [s.value for s in sources]
+        marks = ",".join("?" * len(names))
+        row = self._db.execute(
+            f"SELECT count(DISTINCT paper_id) FROM listings WHERE listed_on BETWEEN ? AND ? "
+            f"AND source IN ({marks})",
+            (start.isoformat(), end.isoformat(), *names),
+        ).fetchone()
+        return int(row[0])
 
     def papers_stored_since(
         self, when: dt.datetime, start: dt.date, end: dt.date, sources: Iterable[Source]
@@ -300,8 +324,16 @@ class Store:
         self._decoded[paper_id] = (data, paper)
         return paper
 
-    def latest_listing_day(self) -> dt.date | None:
-        row = self._db.execute("SELECT max(listed_on) FROM listings").fetchone()
+    def latest_listing_day(self, sources: Iterable[Source] | None = None) -> dt.date | None:
+        """The latest day any source (or any of `sources`) listed a paper."""
+        if sources is None:
+            row = self._db.execute("SELECT max(listed_on) FROM listings").fetchone()
+        else:
+            names = [s.value for s in sources]
+            marks = ",".join("?" * len(names))
+            row = self._db.execute(
+                f"SELECT max(listed_on) FROM listings WHERE source IN ({marks})", names
+            ).fetchone()
         return None if row[0] is None else dt.date.fromisoformat(row[0])
 
     def count_papers(self) -> int:

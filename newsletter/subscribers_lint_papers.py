@@ -1,16 +1,19 @@
 """Profiles checked against the stored papers (`subscribers validate`): what the file alone
 cannot tell.
 
-A topic or exclude word that no stored paper has, when they have a word one typo apart, is
-likely a typo ("diffusion modles"): the ranker would match the phrase only in part,
-or exclude nothing. That takes many papers (the latest VOCABULARY_PAPERS, at least
-MIN_VOCABULARY): in a few days' papers, "clinical" and "molecular" are missing too.
+A topic or exclude word that none of the latest papers has, when they often have a word one
+typo away, is likely a typo ("diffusion modles"): the ranker would match the phrase only in
+part, or exclude nothing. That takes many papers (the titles and abstracts of the latest
+VOCABULARY_PAPERS, at least MIN_VOCABULARY): in a few days' papers, "clinical" and "molecular"
+are missing too. Real words one letter apart are many ("remote", "remove"), so a guess must be a
+word the papers use often, a changed letter counts only in a long word, and acronyms and short
+words are not guessed at.
 
 A topic that most papers have ("language models") tells few of them apart, so the digest is a
 list of near misses; an exclude phrase that leaves out a large share of the papers
 ("reasoning") may leave out more than its author meant. Those shares are measured on the papers
-of the subscriber's sources listed in the WINDOW_DAYS days up to the latest listing day stored
-(the latest MAX_PAPERS of them, indexed as the ranker indexes them), when there are at least
+of the subscriber's sources listed in the WINDOW_DAYS days up to their latest listing day (the
+latest MAX_PAPERS of them, indexed as the ranker indexes them), when there are at least
 MIN_PAPERS.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +41,10 @@ BROAD_EXCLUDE = 0.25  # an exclude phrase that leaves out this share is said
 VOCABULARY_PAPERS = 5000
 MIN_VOCABULARY = 250  # about a month of Hugging Face's daily papers
 CLOSE_SPELLING = 0.7  # difflib's ratio of a word to the spellings it may have meant
-MIN_TYPO_LETTERS = 4  # shorter words (acronyms, "GAN") are too alike to guess at
+MIN_TYPO_LETTERS = 5  # shorter words ("font", "lane", "GAN") are too alike to guess at
+MIN_CHANGED_LETTERS = 8  # a changed letter is a typo only in a word this long ("optical")
+COMMON_GUESS = 0.005  # a guess must be in this share of the papers read (at least twice)
+_LETTERS = re.compile(rf"\b[a-z]{{{MIN_TYPO_LETTERS},}}\b")  # words of letters only, long enough
 
 
 @dataclass
@@ -46,6 +53,8 @@ class Vocabulary:
 
     counts: Counter[str]
     stems: frozenset[str]
+    guesses: list[str]  # the words often used, to guess a typo's meaning from
+    papers: int  # how many papers the words come from
 
 
 @dataclass
@@ -55,10 +64,14 @@ class Window:
     candidates: Candidates
     start: dt.date
     end: dt.date
+    listed: int  # papers listed in the window, of which `candidates` are the latest
 
     def __str__(self) -> str:
-        span = f"on {self.end}" if self.start == self.end else f"{self.start} to {self.end}"
-        return f"the {len(self.candidates):,} papers listed {span}"
+        span = f"{self.start} to {self.end}"
+        kept = len(self.candidates)
+        if self.listed > kept:
+            return f"the latest {kept:,} of the {self.listed:,} papers listed {span}"
+        return f"the {kept:,} papers listed {span}"
 
 
 class StoredPapers:
@@ -67,7 +80,6 @@ class StoredPapers:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._end = store.latest_listing_day()
         self._windows: dict[frozenset[Source], Window | None] = {}
         self._vocabulary: Vocabulary | None = None
 
@@ -78,13 +90,15 @@ class StoredPapers:
         return self._windows[sources]
 
     def _read_window(self, sources: frozenset[Source]) -> Window | None:
-        if self._end is None:
+        end = self._store.latest_listing_day(sources)
+        if end is None:
             return None
-        start = self._end - dt.timedelta(days=WINDOW_DAYS - 1)
-        papers = self._store.papers_listed(start, self._end, sources)[-MAX_PAPERS:]
-        if len(papers) < MIN_PAPERS:
+        start = end - dt.timedelta(days=WINDOW_DAYS - 1)
+        listed = self._store.count_listed(start, end, sources)
+        if listed < MIN_PAPERS:
             return None
-        return Window(Candidates.build(papers, today=self._end), start, self._end)
+        papers = self._store.papers_listed(start, end, sources, latest=MAX_PAPERS)
+        return Window(Candidates.build(papers, today=end), start, end, listed)
 
     def vocabulary(self) -> Vocabulary:
         """The words of MIN_TYPO_LETTERS letters or more (lower case) in the titles and
@@ -94,11 +108,12 @@ class StoredPapers:
             counts: Counter[str] = Counter()
             if len(texts) >= MIN_VOCABULARY:
                 for text in texts:
-                    words = textmatch.WORD.findall(textmatch.join_prefixes(text))
-                    counts.update(word.lower() for word in words
-                                  if len(word) >= MIN_TYPO_LETTERS and word.isalpha())
+                    counts.update(_LETTERS.findall(textmatch.join_prefixes(text).lower()))
             stems = frozenset(stem for word in counts for stem in textmatch.word_stems(word))
-            self._vocabulary = Vocabulary(counts, stems)
+            common = max(2, COMMON_GUESS * len(texts))
+            guesses = [word for word, count in counts.items()
+                       if count >= common and word not in textmatch.STOPWORDS]
+            self._vocabulary = Vocabulary(counts, stems, guesses, len(texts))
         return self._vocabulary
 
 
@@ -114,8 +129,12 @@ def paper_warnings(subscribers: Sequence[Subscriber], stored: StoredPapers) -> l
 def _problems(subscriber: Subscriber, stored: StoredPapers) -> Iterator[str]:
     profile = subscriber.profile
     for kind, phrase in _phrases(profile):
-        for word, meant in _typos(phrase, stored.vocabulary()):
-            yield f"{kind} \"{phrase}\": no stored paper has \"{word}\"; did you mean \"{meant}\"?"
+        vocabulary = stored.vocabulary()
+        for word, meant in _typos(phrase, vocabulary):
+            yield (f"{kind} \"{phrase}\": \"{word}\" is in none of the {vocabulary.papers:,} "
+                   f"latest papers; did you mean \"{meant}\"?")
+    if not (profile.topics or profile.exclude):
+        return
     window = stored.window(subscriber.sources)
     if window is None:
         return
@@ -138,24 +157,42 @@ def _phrases(profile: Profile) -> Iterator[tuple[str, str]]:
 
 
 def _typos(phrase: str, vocabulary: Vocabulary) -> Iterator[tuple[str, str]]:
-    """The words of a phrase no stored paper has, each with the stored word it most likely
-    meant: one letter added, dropped or changed, or two swapped, away (`_edits`), the most
-    frequent of those ("modles": "models", not "modules")."""
+    """The words of a phrase (as written) none of the papers has, each with the word it most
+    likely meant: one the papers often use, one letter added, dropped or changed (in a long
+    word), or two swapped, away (`_edits`); the most frequent of those ("modles": "models",
+    not "modules")."""
     words = vocabulary.counts
     if not words:
         return
+    written = {textmatch.fold(w).lower(): w for w in reversed(re.findall(r"\w+", phrase))}
     for unit in variants(phrase)[0].units:
         word = unit.word.lower()
+        as_written = written.get(word, unit.word)
         if (len(word) < MIN_TYPO_LETTERS or not word.isalpha() or word in words
+                or textmatch.is_acronym_shaped(as_written)  # "QLoRA", "vLLM", "CUDA"
                 or unit.stems != textmatch.word_stems(word)  # an acronym, expanded
                 or any(stem in vocabulary.stems for stem in unit.stems)):
             continue
-        near = difflib.get_close_matches(word, words, n=10, cutoff=CLOSE_SPELLING)
-        scored = [(_edits(word, other), -words[other], other) for other in near]
-        best = min((score for score in scored if score[0] == 1), default=None)
-        if best is not None:
-            meant = best[2]
-            yield unit.word, meant.capitalize() if unit.word[0].isupper() else meant
+        near = difflib.get_close_matches(word, vocabulary.guesses, n=10, cutoff=CLOSE_SPELLING)
+        scored = [(-words[other], other) for other in near if _one_typo(word, other)]
+        if scored:
+            meant = min(scored)[1]
+            yield as_written, meant.capitalize() if as_written[0].isupper() else meant
+
+
+def _one_typo(word: str, other: str) -> bool:
+    """Whether `other` is one typo from `word`: a letter added or dropped, two side by side
+    swapped, or (in a word of MIN_CHANGED_LETTERS or more) one letter changed; not in the last
+    letter, where words differ by their form ("optimizer", "optimized"; "compiler",
+    "compile")."""
+    if _edits(word, other) != 1:
+        return False
+    shorter = min(len(word), len(other))
+    same = next((i for i in range(shorter) if word[i] != other[i]), shorter)
+    if same >= shorter - 1:
+        return False
+    changed = len(word) == len(other) and sorted(word) != sorted(other)
+    return not changed or len(word) >= MIN_CHANGED_LETTERS
 
 
 def _edits(a: str, b: str) -> int:

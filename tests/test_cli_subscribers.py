@@ -160,8 +160,8 @@ subscribers:
     week = "the 74 papers listed 2025-08-23 to 2025-08-29"
     assert code == 0
     assert err.splitlines() == [
-        'warning: a@lab.example: topic "diffusion modles": no stored paper has "modles"; did '
-        'you mean "models"?',
+        'warning: a@lab.example: topic "diffusion modles": "modles" is in none of the 282 latest '
+        'papers; did you mean "models"?',
         f'warning: a@lab.example: topic "language models" is in 62% of {week}: it tells few of '
         "them apart (a narrower phrase ranks better)",
         f'warning: a@lab.example: exclude "reasoning" leaves out 30% of {week} (a narrower '
@@ -182,8 +182,8 @@ def test_add_and_set_warn_of_the_subscriber_they_change(
     code, out, err = _run(capsys, "add", "b@lab.example", "--topic", "speculative decodng")
     assert code == 0 and "added b@lab.example" in out
     assert err.splitlines() == [
-        'warning: b@lab.example: topic "speculative decodng": no stored paper has "decodng"; '
-        'did you mean "decoding"?'
+        'warning: b@lab.example: topic "speculative decodng": "decodng" is in none of the 282 '
+        'latest papers; did you mean "decoding"?'
     ]
     code, out, err = _run(capsys, "set", "b@lab.example", "--remove-topic",
                           "speculative decodng", "--add-topic", "speculative decoding",
@@ -197,16 +197,38 @@ def test_add_and_set_warn_of_the_subscriber_they_change(
     assert "decodng" in (workdir / "subscribers.yaml").read_text(encoding="utf-8")
 
 
+def _damage(db: Path) -> None:
+    """Zero every page of a database but the first: it opens, and fails when read."""
+    for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    data = db.read_bytes()
+    page = int.from_bytes(data[16:18], "big")
+    db.write_bytes(data[:page] + bytes(len(data) - page))
+
+
+@pytest.mark.parametrize("ledger", ["not a database", "damaged pages"])
 def test_a_change_is_made_when_the_ledger_cannot_be_read(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    ledger: str
 ) -> None:
-    """The warnings after `add` read the ledger; a ledger that cannot be read is said, and the
-    change, already written, stands (exit 0)."""
-    (workdir / "newsletter.db").write_bytes(b"not a database")
+    """The warnings after `add`, `set` and `edit` read the ledger; a ledger that cannot be read
+    is said, and the change, already written, stands (exit 0)."""
+    db = workdir / "newsletter.db"
+    if ledger == "not a database":
+        db.write_bytes(b"not a database")
+    else:
+        assert main(["fetch", str(HF_DAYS / "2025-08-29.json")]) == 0
+        _damage(db)
+    capsys.readouterr()
     code, out, err = _run(capsys, "add", "b@lab.example", "--topic", "GUI agents")
     assert code == 0 and "added b@lab.example" in out
-    assert err.startswith("warning: the stored papers were not checked: ")
-    assert "b@lab.example" in (workdir / "subscribers.yaml").read_text(encoding="utf-8")
+    assert err.startswith(f"warning: the stored papers were not checked: {db}: cannot ")
+    code, _, err = _run(capsys, "set", "b@lab.example", "--add-topic", "web agents")
+    assert code == 0 and err.startswith("warning: the stored papers were not checked: ")
+    _editor(workdir, monkeypatch, {"draft": ["web agents", "browser agents"]})
+    code, out, err = _run(capsys, "edit")
+    assert code == 0 and "saved" in out and err.startswith("warning: the stored papers were ")
+    assert "browser agents" in (workdir / "subscribers.yaml").read_text(encoding="utf-8")
 
 
 def test_a_damaged_ledger_is_a_clear_error(workdir: Path,
@@ -216,15 +238,11 @@ def test_a_damaged_ledger_is_a_clear_error(workdir: Path,
     assert main(["fetch", str(HF_DAYS / "2025-08-29.json")]) == 0
     capsys.readouterr()
     db = workdir / "newsletter.db"
-    for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        extra.unlink(missing_ok=True)
-    data = db.read_bytes()
-    page = int.from_bytes(data[16:18], "big")
-    db.write_bytes(data[:page] + bytes(len(data) - page))  # the header page alone is left
+    _damage(db)
     code, _, err = _run(capsys, "validate")
     assert code == 1
     assert err.startswith(f"error: {db}: cannot read the database: ")
-    assert "PRAGMA integrity_check" in err and "Traceback" not in err
+    assert f"sqlite3 {db} 'PRAGMA integrity_check'" in err and "Traceback" not in err
 
 
 def test_validate_warns_of_a_phrase_written_twice(

@@ -398,13 +398,30 @@ def test_a_damaged_ledger_is_one_clear_line_per_job(
     caplog.set_level(logging.INFO, logger="newsletter")
     daemon = started(FakeClock(SEND))
 
-    def damaged() -> None:
-        raise sqlite3.DatabaseError("database disk image is malformed")
+    def malformed() -> None:
+        with sqlite3.connect(three / "damaged.db") as connection:
+            connection.execute("SELECT 1 FROM papers")
 
-    daemon.guarded("tick", damaged)()
+    (three / "damaged.db").write_bytes(b"not a database" * 100)
+    daemon.guarded("tick", malformed)()
+    assert not lines(caplog, "event=tick status=crashed")
     assert lines(caplog, f'event=tick status=error detail="{three / "newsletter.db"}: cannot '
-                         "read the database: database disk image is malformed")
-    assert not lines(caplog, "status=crashed")
+                         "read the database: ")
+
+
+def test_other_database_errors_are_crashes_with_their_traceback(
+    three: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lock or a misuse is not read as damage: it is logged as the crash it is."""
+    caplog.set_level(logging.INFO, logger="newsletter")
+    daemon = started(FakeClock(SEND))
+
+    def misused() -> None:
+        raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+
+    daemon.guarded("tick", misused)()
+    assert lines(caplog, "event=tick status=crashed")
+    assert not lines(caplog, "event=tick status=error")
 
 
 def test_hf_fetch_backfills_the_days_the_daemon_missed(three: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.errors import InputError, RunError
 from newsletter.models import DigestState, Paper, RankedPaper, Source
-from newsletter.store import MIGRATIONS, Store
+from newsletter.store import MIGRATIONS, Store, damaged
 
 NOW = dt.datetime(2025, 8, 29, 5, 30, tzinfo=dt.UTC)
 DAY = dt.date(2025, 8, 29)
@@ -178,6 +178,18 @@ def test_a_file_that_is_no_database_is_a_clear_error(tmp_path: Path, readonly: b
     path = tmp_path / "newsletter.db"
     path.write_bytes(b"not a database, but a text file of this size and more" * 40)
     opener = Store.open_readonly if readonly else Store.open
-    with pytest.raises(RunError, match=r"newsletter\.db: cannot open the database: file is not a"):
+    with pytest.raises(RunError, match=r"newsletter\.db: cannot (open|read) the database: file"):
         opener(path)
     assert path.read_bytes().startswith(b"not a database")  # left as it was
+
+
+def test_only_damage_reads_as_damage(tmp_path: Path) -> None:
+    """A lock or a misuse is not a damaged ledger: no advice to restore a backup for those."""
+    path = tmp_path / "newsletter.db"
+    path.write_bytes(b"not a database" * 100)
+    with pytest.raises(sqlite3.DatabaseError) as raised:
+        sqlite3.connect(path).execute("SELECT 1 FROM papers")
+    error = damaged(path, raised.value)
+    assert error is not None and "PRAGMA integrity_check" in str(error) and str(path) in str(error)
+    assert damaged(path, sqlite3.OperationalError("database is locked")) is None
+    assert damaged(path, sqlite3.ProgrammingError("Cannot operate on a closed database.")) is None
