@@ -295,10 +295,11 @@ class Store:
         return {row[0] for row in rows if isinstance(row[0], str)}
 
     def recent_texts(self, limit: int) -> list[str]:
-        """The title and abstract of each of the `limit` papers first listed last (the words
-        `subscribers validate` looks for a topic's words in)."""
+        """The title, abstract and keywords of each of the `limit` papers first listed last
+        (the words `subscribers validate` looks for a topic's words in)."""
         rows = self._db.execute(
             "SELECT json_extract(data, '$.title') || ' ' || json_extract(data, '$.abstract') "
+            "|| ' ' || coalesce(json_extract(data, '$.ai_keywords'), '') "
             "FROM papers ORDER BY first_listed_on DESC, id DESC LIMIT ?", (limit,),
         ).fetchall()
         return [row[0] for row in rows if isinstance(row[0], str)]

@@ -3,11 +3,11 @@ cannot tell.
 
 A topic or exclude word that none of the latest papers has, when they often have a word one
 typo away, is likely a typo ("diffusion modles"): the ranker would match the phrase only in
-part, or exclude nothing. That takes many papers (the titles and abstracts of the latest
-VOCABULARY_PAPERS, at least MIN_VOCABULARY): in a few days' papers, "clinical" and "molecular"
-are missing too. Real words one letter apart are many ("remote", "remove"), so a guess must be a
-word the papers use often, a changed letter counts only in a long word, and acronyms and short
-words are not guessed at.
+part, or exclude nothing. That takes many papers (the titles, abstracts and keywords of the
+latest VOCABULARY_PAPERS, at least MIN_VOCABULARY): in a few days' papers, "clinical" and
+"molecular" are missing too. Real words one letter apart are many ("remote", "remove"), so a
+guess must be a word the papers use often, a changed letter counts only in a long word, and
+acronyms and short words are not guessed at.
 
 A topic that most papers have ("language models") tells few of them apart, so the digest is a
 list of near misses; an exclude phrase that leaves out a large share of the papers
@@ -101,8 +101,8 @@ class StoredPapers:
         return Window(Candidates.build(papers, today=end), start, end, listed)
 
     def vocabulary(self) -> Vocabulary:
-        """The words of MIN_TYPO_LETTERS letters or more (lower case) in the titles and
-        abstracts of the latest papers; none when fewer than MIN_VOCABULARY are stored."""
+        """The words of MIN_TYPO_LETTERS letters or more (lower case) in the titles, abstracts
+        and keywords of the latest papers; none when fewer than MIN_VOCABULARY are stored."""
         if self._vocabulary is None:
             texts = self._store.recent_texts(VOCABULARY_PAPERS)
             counts: Counter[str] = Counter()
