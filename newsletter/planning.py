@@ -69,7 +69,18 @@ def window_start(store: Store, subscriber: Subscriber, day: dt.date) -> dt.date:
     Stretching means papers from a day whose digest failed, or from a source that was down,
     arrive in the next digest instead of being missed (at most `MAX_CATCH_UP_DAYS` back).
     """
-    return _window_start(subscriber, day, store.earlier_digests(subscriber.key, before=day))
+    return _window_start(subscriber, day, _earlier(store, subscriber, day))
+
+
+def _earlier(store: Store, subscriber: Subscriber, day: dt.date) -> EarlierDigests:
+    """The subscriber's earlier digests, as far back as planning reaches."""
+    return store.earlier_digests(subscriber.key, before=day, since=_reach(day))
+
+
+def _reach(day: dt.date) -> dt.date:
+    """The earliest digest day that can change a plan of `day`: a later last sent digest moves
+    the window's start, an earlier one leaves it at the catch-up floor."""
+    return day - dt.timedelta(days=MAX_CATCH_UP_DAYS)
 
 
 def _window_start(subscriber: Subscriber, day: dt.date, earlier: EarlierDigests) -> dt.date:
@@ -104,6 +115,7 @@ class PaperCache:
         self._version: tuple[int, int] | None = None
         self._listed: dict[_ListKey, list[Paper]] = {}
         self._indexes: dict[tuple[_IndexKey, bool], matching.Candidates] = {}
+        self._first_listed: dict[int, dt.date] = {}  # by id() of a candidates in `_indexes`
 
     def listed(self, store: Store, key: _ListKey) -> list[Paper]:
         """Papers listed by these sources in [start, day] (oldest first, as the store gives)."""
@@ -111,6 +123,7 @@ class PaperCache:
         if version != self._version or len(self._indexes) > self.LIMIT:
             self._listed.clear()
             self._indexes.clear()
+            self._first_listed.clear()
             self._version = version
         found = self._listed.get(key)
         if found is None:
@@ -126,7 +139,12 @@ class PaperCache:
         if found is None:
             found = matching.Candidates.build(papers, today=key[0], embedder=embedder)
             self._indexes[key, semantic] = found
+            self._first_listed[id(found)] = min((p.listed_on for p in papers), default=key[0])
         return found
+
+    def first_listed(self, candidates: matching.Candidates) -> dt.date:
+        """The earliest first listing of these candidates (an `index` of this cache)."""
+        return self._first_listed[id(candidates)]
 
 
 def embedder_for(settings: Settings | None, store: Store | None = None) -> Embedder | None:
@@ -174,7 +192,8 @@ class Planner:
              max_papers: int | None = None, late: bool = True) -> Ranking:
         """Rank the subscriber's unseen candidate papers against their profile (with `late`,
         also papers stored after their previous digest was planned, see `candidates`)."""
-        considered = self.store.last_planned_at(subscriber.key, before=self.day) if late else None
+        considered = (self.store.last_planned_at(subscriber.key, before=self.day,
+                                                 since=_reach(self.day)) if late else None)
         return self._rank(subscriber, start, considered, explain=explain, max_papers=max_papers)
 
     def _rank(self, subscriber: Subscriber, start: dt.date, considered: dt.datetime | None, *,
@@ -183,8 +202,13 @@ class Planner:
         if max_papers is not None:
             profile = replace(profile, max_papers=max_papers)
         candidates = self.candidates(subscriber, start, considered)
-        return matching.rank(profile, candidates, seen=self.store.seen_ids(subscriber.key),
+        return matching.rank(profile, candidates, seen=self.seen(subscriber, candidates),
                              liked_papers=self._liked(profile), explain=explain)
+
+    def seen(self, subscriber: Subscriber, candidates: matching.Candidates) -> set[str]:
+        """The subscriber's sent papers among (at least) these candidates, read from their
+        digests since the earliest candidate was first listed (`Store.seen_ids`)."""
+        return self.store.seen_ids(subscriber.key, since=self.cache.first_listed(candidates))
 
     def _liked(self, profile: Profile) -> list[Paper]:
         return self.store.papers_by_id(profile.liked) if profile.liked else []
@@ -208,12 +232,13 @@ class Planner:
                 digest = Digest(subscriber, day, row.window_start, papers, row.message_id)
                 planned[i] = Planned(digest, row)
                 continue
-            earlier = store.earlier_digests(subscriber.key, before=day)
+            earlier = _earlier(store, subscriber, day)
             start = _window_start(subscriber, day, earlier)
             profile = subscriber.profile
-            request = matching.Request(profile, store.seen_ids(subscriber.key),
+            candidates = self.candidates(subscriber, start, earlier.last_planned_at)
+            request = matching.Request(profile, self.seen(subscriber, candidates),
                                        self._liked(profile))
-            fresh[i] = start, self.candidates(subscriber, start, earlier.last_planned_at), request
+            fresh[i] = start, candidates, request
         picked = _rank_groups(fresh)
         for i, (start, _, _) in fresh.items():
             planned[i] = self._write(subscribers[i], start, picked[i], clock(), write)

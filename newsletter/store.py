@@ -342,8 +342,20 @@ class Store:
 
     # digests -------------------------------------------------------------------------------
 
-    def seen_ids(self, subscriber: str) -> set[str]:
-        rows = self._db.execute("SELECT paper_id FROM seen WHERE subscriber = ?", (subscriber,))
+    def seen_ids(self, subscriber: str, since: dt.date | None = None) -> set[str]:
+        """The papers the subscriber was sent; with `since`, only those a digest dated `since`
+        or later sent first. A digest sends papers listed by its day, so that is every sent
+        paper among papers first listed `since` or later, read from the recent digests alone:
+        planning costs the same after years of history as on the first day."""
+        if since is None:
+            rows = self._db.execute("SELECT paper_id FROM seen WHERE subscriber = ?",
+                                    (subscriber,))
+        else:
+            rows = self._db.execute(
+                "SELECT s.paper_id FROM digests d JOIN seen s ON s.digest_id = d.id "
+                "WHERE d.subscriber = ? AND d.digest_date >= ?",
+                (subscriber, since.isoformat()),
+            )
         return {row[0] for row in rows}
 
     def digest(self, subscriber: str, day: dt.date) -> DigestRow | None:
@@ -353,36 +365,49 @@ class Store:
         ).fetchone()
         return None if row is None else digest_row(row)
 
-    def earlier_digests(self, subscriber: str, before: dt.date) -> EarlierDigests:
-        """What planning needs to know of the subscriber's digests before `before`, at once."""
+    def earlier_digests(self, subscriber: str, before: dt.date, since: dt.date) -> EarlierDigests:
+        """What planning needs to know of the subscriber's digests before `before`, reading
+        those dated `since` or later (planning reaches back no further) and, only when none of
+        them was sent, the latest sent before: the usual cost stays flat as the history grows.
+
+        `last_planned_at` is of the digests since `since`: a digest of an older day, planned
+        later (`send --date`), considered none of the papers of the days since."""
         sent, first, planned = self._db.execute(
             "SELECT max(CASE WHEN state = 'sent' THEN digest_date END), min(window_start), "
-            "max(planned_at) FROM digests WHERE subscriber = ? AND digest_date < ?",
-            (subscriber, before.isoformat()),
+            "max(planned_at) FROM digests WHERE subscriber = ? AND digest_date >= ? "
+            "AND digest_date < ?",
+            (subscriber, since.isoformat(), before.isoformat()),
         ).fetchone()
+        if sent is None:
+            sent, first = self._sent_or_first(subscriber, since, first)
         return EarlierDigests(date_or_none(sent), date_or_none(first), datetime_or_none(planned))
 
-    def last_sent_date(self, subscriber: str, before: dt.date) -> dt.date | None:
+    def _sent_or_first(
+        self, subscriber: str, before: dt.date, first: str | None
+    ) -> tuple[str | None, str | None]:
+        """The latest digest day sent before `before`, or, if none ever was, the earliest
+        window of all (`first` is that of the later digests)."""
         row = self._db.execute(
-            "SELECT max(digest_date) FROM digests WHERE subscriber = ? AND state = 'sent' "
-            "AND digest_date < ?",
+            "SELECT digest_date FROM digests WHERE subscriber = ? AND digest_date < ? "
+            "AND state = 'sent' ORDER BY digest_date DESC LIMIT 1",
             (subscriber, before.isoformat()),
         ).fetchone()
-        return None if row[0] is None else dt.date.fromisoformat(row[0])
-
-    def first_window_start(self, subscriber: str, before: dt.date) -> dt.date | None:
-        row = self._db.execute(
+        if row is not None:
+            return row[0], first
+        older = self._db.execute(
             "SELECT min(window_start) FROM digests WHERE subscriber = ? AND digest_date < ?",
             (subscriber, before.isoformat()),
-        ).fetchone()
-        return None if row[0] is None else dt.date.fromisoformat(row[0])
+        ).fetchone()[0]
+        return None, min(filter(None, (first, older)), default=None)
 
-    def last_planned_at(self, subscriber: str, before: dt.date) -> dt.datetime | None:
-        """When the subscriber's latest earlier digest was planned: papers stored after that
-        were never considered for them."""
+    def last_planned_at(self, subscriber: str, before: dt.date,
+                        since: dt.date) -> dt.datetime | None:
+        """When the subscriber's latest earlier digest dated `since` or later was planned:
+        papers stored after that were never considered for them."""
         row = self._db.execute(
-            "SELECT max(planned_at) FROM digests WHERE subscriber = ? AND digest_date < ?",
-            (subscriber, before.isoformat()),
+            "SELECT max(planned_at) FROM digests WHERE subscriber = ? AND digest_date >= ? "
+            "AND digest_date < ?",
+            (subscriber, since.isoformat(), before.isoformat()),
         ).fetchone()
         return datetime_or_none(row[0])
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # The oldest schema that read-only commands (`preview`, `history`, `status`) can read, so that
 # they work on a ledger that no writing command has upgraded yet: later versions only add what
-# readers can do without (the embeddings cache, read from EMBEDDINGS_SINCE on).
+# readers can do without (the embeddings cache, read from EMBEDDINGS_SINCE on; an index).
 READABLE_FROM = 2
 EMBEDDINGS_SINCE = 3
 
@@ -103,5 +103,10 @@ MIGRATIONS: tuple[str, ...] = (
         vector BLOB NOT NULL,            -- float32, little-endian
         PRIMARY KEY (model, text_key)
     );
+    """,
+    # 4: which papers a subscriber was sent, found from their recent digests (`Store.seen_ids`)
+    # rather than from all they were ever sent, so planning does not slow down as the years pass
+    """
+    CREATE INDEX seen_by_digest ON seen(digest_id);
     """,
 )

@@ -124,9 +124,10 @@ def test_readonly_open_refuses_missing_database(tmp_path: Path) -> None:
 
 
 def _as_version_2(path: Path) -> None:
-    """Make a ledger what version 2 wrote: the same tables, without the embeddings (3)."""
+    """Make a ledger what version 2 wrote: the same tables, without the embeddings (3) and the
+    index of seen papers by digest (4)."""
     db = sqlite3.connect(path)
-    db.executescript("DROP TABLE embeddings; PRAGMA user_version = 2;")
+    db.executescript("DROP TABLE embeddings; DROP INDEX seen_by_digest; PRAGMA user_version = 2;")
     db.close()
 
 
@@ -146,8 +147,8 @@ def test_readers_read_a_ledger_not_upgraded_yet(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("version", "says"), [
-    (1, "schema version 1, expected 3; run `newsletter fetch` or `send` once to upgrade it"),
-    (9, "written by a newer version of newsletter (schema 9, this one knows 3)"),
+    (1, "schema version 1, expected 4; run `newsletter fetch` or `send` once to upgrade it"),
+    (9, "written by a newer version of newsletter (schema 9, this one knows 4)"),
 ])
 def test_readers_refuse_a_ledger_they_cannot_read(tmp_path: Path, version: int,
                                                   says: str) -> None:
