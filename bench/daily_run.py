@@ -3,6 +3,7 @@
     .venv/bin/python bench/daily_run.py                        # 10,000 subscribers, 1 connection
     .venv/bin/python bench/daily_run.py -n 1000 --connections 4
     .venv/bin/python bench/daily_run.py --sink aiosmtpd        # without Postfix's smtp-sink
+    .venv/bin/python bench/daily_run.py -n 1000 --history 365  # after a year of digests
 
 Builds N subscribers with varied profiles (1-5 topics drawn from the fixtures' `ai_keywords`,
 popular keywords more often; daily, weekdays or weekly; a few exclusions, followed authors,
@@ -15,6 +16,11 @@ Then, in the same run and against the same sink, the ceiling: as many messages a
 pre-built (bytes of messages the run itself built), sent by a bare aiosmtplib loop over the same
 number of connections. The last line of output is one JSON object: digests per second end to
 end, seconds per phase, peak RSS, the largest HTML part, the ceiling and the ratio.
+
+With --history DAYS, the ledger first gets that many days of earlier digests, all sent, for every
+subscriber (the days before DAY, 10 papers each out of 60 stored that day, none of them a
+candidate now): what a ledger holds after running that long, to show whether a run slows down
+as the history grows (it should not: planning reads only the recent digests).
 
 Phases are timed by wrapping the functions that do them (exclusive time: a nested phase is not
 counted twice). Everything but SMTP is synchronous in one thread, so those phases never overlap;
@@ -35,6 +41,7 @@ import random
 import resource
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -54,6 +61,7 @@ from newsletter.fetching import import_files
 from newsletter.models import Frequency, OnEmpty, Paper, Profile, Source, Subscriber, Topic
 from newsletter.render import RenderedDigest, Renderer
 from newsletter.store import Store
+from newsletter.store_rows import paper_to_json
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hf" / "daily_papers"
 MONTH = "2025-08-*.json"
@@ -118,6 +126,39 @@ def make_subscribers(count: int, papers: list[Paper], seed: int) -> list[Subscri
         )
         for i in range(count)
     ]
+
+
+def fill_history(path: Path, subscribers: list[Subscriber], days: int, seed: int) -> None:
+    """`days` days of sent digests before DAY for every subscriber, written in bulk: a day
+    stores 60 papers, each subscriber was sent 10 of them (planned before the month's papers
+    were stored, so that they are no late arrivals)."""
+    rng = random.Random(seed)
+    planned = (NOW - dt.timedelta(hours=12)).isoformat()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA synchronous = OFF")
+    digest_id = db.execute("SELECT coalesce(max(id), 0) FROM digests").fetchone()[0]
+    for ago in range(days, 0, -1):
+        day = (DAY - dt.timedelta(days=ago)).isoformat()
+        ids = [f"h{ago:04d}.{n:05d}" for n in range(60)]
+        db.executemany("INSERT INTO papers VALUES (?, ?, ?, ?, ?)", [
+            (pid, paper_to_json(Paper(id=pid, title=f"Paper {pid}", abstract="An abstract.",
+                                      listed_on=DAY - dt.timedelta(days=ago))),
+             day, planned, planned) for pid in ids])
+        digests, papers, seen = [], [], []
+        for subscriber in subscribers:
+            digest_id += 1
+            digests.append((digest_id, subscriber.key, day, day, "sent",
+                            f"<h{digest_id}@bench.example>", 1, planned, planned, planned))
+            for position, pid in enumerate(rng.sample(ids, 10)):
+                papers.append((digest_id, position, pid, 1.0, '["matched: history"]'))
+                seen.append((subscriber.key, pid, digest_id))
+        db.executemany("INSERT INTO digests (id, subscriber, digest_date, window_start, state, "
+                       "message_id, attempts, planned_at, updated_at, sent_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", digests)
+        db.executemany("INSERT INTO digest_papers VALUES (?, ?, ?, ?, ?)", papers)
+        db.executemany("INSERT INTO seen VALUES (?, ?, ?)", seen)
+        db.commit()
+    db.close()
 
 
 # --- phase timing ------------------------------------------------------------------------------
@@ -238,13 +279,15 @@ def peak_rss_mb() -> float:
 
 
 def run_bench(count: int, connections: int, host: str, port: int, folder: Path,
-              seed: int = 7) -> dict[str, Any]:
+              seed: int = 7, history: int = 0) -> dict[str, Any]:
     """Set up, send, measure the ceiling; return the numbers the JSON line reports."""
     settings = settings_for(folder, host, port, connections)
     setup = time.perf_counter()
     with Store.open(settings.db) as store:
         papers = load_month(store)
     subscribers = make_subscribers(count, papers, seed)
+    if history:
+        fill_history(settings.db, subscribers, history, seed)
     setup = time.perf_counter() - setup
     phases, largest, kept = Phases(), [0], list[EmailMessage]()
     instrument(phases, largest, kept)
@@ -257,7 +300,8 @@ def run_bench(count: int, connections: int, host: str, port: int, folder: Path,
     pool = [bytes(message) for message in kept] or [b"Subject: empty\r\n\r\nnothing\r\n"]
     tops = [asyncio.run(ceiling(host, port, pool, sent, connections, "digest@bench.example"))
             for _ in range(CEILING_TRIES)]
-    return result_json(count, connections, statuses, wall, phases, largest[0], sent, tops, setup)
+    return result_json(count, connections, statuses, wall, phases, largest[0], sent, tops,
+                       setup) | {"history_days": history}
 
 
 def result_json(count: int, connections: int, statuses: Counter[str], wall: float,
@@ -345,6 +389,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--sink", choices=("auto", "smtp-sink", "aiosmtpd"), default="auto")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--history", type=int, default=0, metavar="DAYS",
+                        help="first fill the ledger with DAYS days of sent digests")
     parser.add_argument("--pin", type=int, metavar="CPU",
                         help="run the sink and this process on one CPU (steadier numbers)")
     args = parser.parse_args(argv)
@@ -352,7 +398,8 @@ def main(argv: list[str] | None = None) -> None:
         os.sched_setaffinity(0, {args.pin})
     with tempfile.TemporaryDirectory(prefix="daily-run-") as tmp, \
             sink(args.sink, args.pin) as (host, port, name):
-        result = run_bench(args.subscribers, args.connections, host, port, Path(tmp), args.seed)
+        result = run_bench(args.subscribers, args.connections, host, port, Path(tmp), args.seed,
+                           args.history)
     result |= {"sink": name, "pinned_cpu": args.pin, "machine": machine()}
     print(json.dumps(result))
 

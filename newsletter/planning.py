@@ -114,22 +114,39 @@ class PaperCache:
     def __init__(self) -> None:
         self._version: tuple[int, int] | None = None
         self._listed: dict[_ListKey, list[Paper]] = {}
+        self._stored: dict[_ListKey, list[tuple[str, Paper]]] = {}
         self._indexes: dict[tuple[_IndexKey, bool], matching.Candidates] = {}
         self._first_listed: dict[int, dt.date] = {}  # by id() of a candidates in `_indexes`
 
     def listed(self, store: Store, key: _ListKey) -> list[Paper]:
         """Papers listed by these sources in [start, day] (oldest first, as the store gives)."""
-        version = store.papers_version()
-        if version != self._version or len(self._indexes) > self.LIMIT:
-            self._listed.clear()
-            self._indexes.clear()
-            self._first_listed.clear()
-            self._version = version
+        self._forget_if_changed(store)
         found = self._listed.get(key)
         if found is None:
             day, start, sources = key
             found = self._listed[key] = store.papers_listed(start, day, sources)
         return found
+
+    def stored_after(self, store: Store, key: _ListKey, when: dt.datetime) -> list[Paper]:
+        """Papers listed by these sources in [start, day] and first stored after `when`: one
+        query per run, not one per subscriber (each has their own `when`)."""
+        self._forget_if_changed(store)
+        found = self._stored.get(key)
+        if found is None:
+            day, start, sources = key
+            found = self._stored[key] = store.papers_listed_stored(start, day, sources)
+        after = when.isoformat()
+        return [paper for stored_at, paper in found if stored_at > after]
+
+    def _forget_if_changed(self, store: Store) -> None:
+        """Empty the caches when papers may have been stored since they were filled."""
+        version = store.papers_version()
+        if version != self._version or len(self._indexes) > self.LIMIT:
+            self._listed.clear()
+            self._stored.clear()
+            self._indexes.clear()
+            self._first_listed.clear()
+            self._version = version
 
     def index(self, key: _IndexKey, papers: list[Paper],
               embedder: Embedder | None = None) -> matching.Candidates:
@@ -182,9 +199,10 @@ class Planner:
         extra: list[Paper] = []
         if considered is not None:
             horizon = day - dt.timedelta(days=MAX_CATCH_UP_DAYS - 1)
-            known = {p.id for p in papers}
-            extra = [p for p in self.store.papers_stored_since(considered, horizon, day, sources)
-                     if p.id not in known]
+            extra = self.cache.stored_after(self.store, (day, horizon, sources), considered)
+            if extra:
+                known = {p.id for p in papers}
+                extra = [p for p in extra if p.id not in known]
         candidates = papers + extra
         return self.cache.index((day, tuple(p.id for p in candidates)), candidates, self.embedder)
 

@@ -273,19 +273,21 @@ class Store:
         ).fetchone()
         return int(row[0])
 
-    def papers_stored_since(
-        self, when: dt.datetime, start: dt.date, end: dt.date, sources: Iterable[Source]
-    ) -> list[Paper]:
-        """Papers first stored after `when` and listed in [start, end]: late arrivals."""
+    def papers_listed_stored(
+        self, start: dt.date, end: dt.date, sources: Iterable[Source]
+    ) -> list[tuple[str, Paper]]:
+        """Papers listed by any of `sources` on a day in [start, end], by id, each after when
+        it was first stored (ISO 8601): the late arrivals of a digest are those stored after
+        its subscriber's previous digest was planned."""
         names = [s.value for s in sources]
         marks = ",".join("?" * len(names))
         rows = self._db.execute(
-            f"SELECT p.id, p.data FROM papers p WHERE p.created_at > ? AND p.id IN (SELECT "
-            f"paper_id FROM listings WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) "
+            f"SELECT p.created_at, p.id, p.data FROM papers p WHERE p.id IN (SELECT paper_id "
+            f"FROM listings WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) "
             "ORDER BY p.id",
-            (when.isoformat(), start.isoformat(), end.isoformat(), *names),
+            (start.isoformat(), end.isoformat(), *names),
         ).fetchall()
-        return [self._paper(row[0], row[1]) for row in rows]
+        return [(row[0], self._paper(row[1], row[2])) for row in rows]
 
     def author_names(self) -> set[str]:
         """Every author name on a stored paper, as written (for `subscribers validate`)."""

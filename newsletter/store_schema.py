@@ -104,9 +104,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (model, text_key)
     );
     """,
-    # 4: which papers a subscriber was sent, found from their recent digests (`Store.seen_ids`)
-    # rather than from all they were ever sent, so planning does not slow down as the years pass
+    # 4: indexes, so that a run costs no more after years of history than on the first day:
+    # the papers a subscriber was sent, from their recent digests (`Store.seen_ids`); their
+    # undelivered digests (`expire_unsent`); the attempts of the last hour (`rate_free_at`);
+    # the latest papers (`recent_texts`)
     """
     CREATE INDEX seen_by_digest ON seen(digest_id);
+    CREATE INDEX digests_unsent ON digests(subscriber, digest_date)
+        WHERE state IN ('planned', 'sending', 'retry');
+    CREATE INDEX attempts_by_time ON attempts(at);
+    CREATE INDEX papers_by_listing ON papers(first_listed_on, id);
     """,
 )

@@ -7,6 +7,7 @@ that it still sees all it must: against a brute-force reading of the whole histo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import sqlite3
@@ -113,3 +114,30 @@ def test_the_window_is_that_of_the_whole_history(tmp_path: Path, frequency: Freq
             recent = [r[3] for r in rows if r[0] >= reach.isoformat()]
             expected = dt.datetime.fromisoformat(max(recent)) if recent else None
             assert store.earlier_digests(key, DAY, reach).last_planned_at == expected
+
+
+def test_late_papers_are_each_readers_own(tmp_path: Path) -> None:
+    """A paper listed two days ago but stored only after a reader's previous digest was planned
+    arrives in that reader's next digest; a reader planned after it was stored does not get it
+    again as late (its window is today). Both are planned in one run, which reads the papers
+    of the catch-up horizon once."""
+    settings = Settings(_env_file=None, db=tmp_path / "n.db", NEWSLETTER_FROM="D <d@x.org>")
+    early, later = READER, Subscriber(email="b@x.org", profile=READER.profile)
+    yesterday = DAY - dt.timedelta(days=1)
+    with Store.open(settings.db) as store:
+        for reader, hour in ((early, 6), (later, 9)):
+            at = dt.datetime.combine(DAY, dt.time(hour), tzinfo=dt.UTC)
+            row = store.plan(reader.key, yesterday, yesterday, f"<{reader.key}@x.org>", [], at,
+                             note=True)
+            store.begin_attempt(row.id, at)
+            store.mark_sent(row.id, at, "250 ok")
+        late = _paper("2508.00003", "Agents listed two days ago", DAY - dt.timedelta(days=2))
+        store.upsert_papers([late], Source.ARXIV, dt.datetime.combine(DAY, dt.time(8),
+                                                                      tzinfo=dt.UTC))
+        store.upsert_papers([_paper("2508.00004", "Agents of today", DAY)], Source.HF, NOW)
+        both = [dataclasses.replace(r, sources=frozenset({Source.HF, Source.ARXIV}))
+                for r in (early, later)]
+        planned = Planner(store, settings, DAY).plan_many(both, lambda: NOW, write=False)
+        assert [sorted(r.paper.id for r in p.digest.papers) for p in planned] == [
+            ["2508.00003", "2508.00004"], ["2508.00004"]]
+

@@ -125,9 +125,11 @@ def test_readonly_open_refuses_missing_database(tmp_path: Path) -> None:
 
 def _as_version_2(path: Path) -> None:
     """Make a ledger what version 2 wrote: the same tables, without the embeddings (3) and the
-    index of seen papers by digest (4)."""
+    indexes of 4."""
     db = sqlite3.connect(path)
-    db.executescript("DROP TABLE embeddings; DROP INDEX seen_by_digest; PRAGMA user_version = 2;")
+    db.executescript("DROP TABLE embeddings; DROP INDEX seen_by_digest; DROP INDEX digests_unsent;"
+                     " DROP INDEX attempts_by_time; DROP INDEX papers_by_listing;"
+                     " PRAGMA user_version = 2;")
     db.close()
 
 
