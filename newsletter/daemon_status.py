@@ -83,16 +83,5 @@ def _subscriber_status(subscriber: Subscriber, now: dt.datetime,
 
 def _last_run(store: Store) -> tuple[dt.date | None, tuple[tuple[str, int], ...]]:
     """The latest digest day in the ledger and how many of its digests are in each state."""
-    latest = store.history(limit=1)
-    if not latest:
-        return None, ()
-    day, limit = latest[0].digest_date, 100
-    rows = store.history(limit=limit)
-    while len(rows) == limit and rows[-1].digest_date == day:  # `history` is newest day first
-        limit *= 10
-        rows = store.history(limit=limit)
-    counts: dict[str, int] = {}
-    for row in rows:
-        if row.digest_date == day:
-            counts[row.state.value] = counts.get(row.state.value, 0) + 1
+    day, counts = store.latest_day_states()
     return day, tuple(sorted(counts.items()))

@@ -589,6 +589,16 @@ class Store:
                                 [*params, limit]).fetchall()
         return [digest_row(row) for row in rows]
 
+    def latest_day_states(self) -> tuple[dt.date | None, dict[str, int]]:
+        """The latest digest day in the ledger, and how many of its digests are in each state."""
+        day = self._db.execute("SELECT max(digest_date) FROM digests").fetchone()[0]
+        if day is None:
+            return None, {}
+        rows = self._db.execute(
+            "SELECT state, count(*) FROM digests WHERE digest_date = ? GROUP BY state", (day,)
+        ).fetchall()
+        return dt.date.fromisoformat(day), {row[0]: row[1] for row in rows}
+
     def attempts(self, digest_id: int) -> list[AttemptRow]:
         rows = self._db.execute(
             "SELECT * FROM attempts WHERE digest_id = ? ORDER BY attempt", (digest_id,)

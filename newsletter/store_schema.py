@@ -107,12 +107,13 @@ MIGRATIONS: tuple[str, ...] = (
     # 4: indexes, so that a run costs no more after years of history than on the first day:
     # the papers a subscriber was sent, from their recent digests (`Store.seen_ids`); their
     # undelivered digests (`expire_unsent`); the attempts of the last hour (`rate_free_at`);
-    # the latest papers (`recent_texts`)
+    # the latest papers (`recent_texts`); the latest digests of all (`history`, `status`)
     """
     CREATE INDEX seen_by_digest ON seen(digest_id);
     CREATE INDEX digests_unsent ON digests(subscriber, digest_date)
         WHERE state IN ('planned', 'sending', 'retry');
     CREATE INDEX attempts_by_time ON attempts(at);
     CREATE INDEX papers_by_listing ON papers(first_listed_on, id);
+    CREATE INDEX digests_by_day ON digests(digest_date, subscriber);
     """,
 )

@@ -127,9 +127,10 @@ def _as_version_2(path: Path) -> None:
     """Make a ledger what version 2 wrote: the same tables, without the embeddings (3) and the
     indexes of 4."""
     db = sqlite3.connect(path)
-    db.executescript("DROP TABLE embeddings; DROP INDEX seen_by_digest; DROP INDEX digests_unsent;"
-                     " DROP INDEX attempts_by_time; DROP INDEX papers_by_listing;"
-                     " PRAGMA user_version = 2;")
+    indexes = ("seen_by_digest", "digests_unsent", "attempts_by_time", "papers_by_listing",
+               "digests_by_day")
+    db.executescript("DROP TABLE embeddings; " + "".join(f"DROP INDEX {i}; " for i in indexes)
+                     + "PRAGMA user_version = 2;")
     db.close()
 
 
