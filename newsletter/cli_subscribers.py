@@ -121,6 +121,9 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
 
+MAX_ZONE_WIDTH = 20  # longer zone names ("America/Argentina/ComodRivadavia") fold
+
+
 @subscribers_app.command("list")
 @errors
 def list_() -> None:
@@ -128,9 +131,10 @@ def list_() -> None:
     settings = load_settings()
     subscribers = subscribers_of(settings)
     last = _last_digests(settings, [s.key for s in subscribers])
+    zone = max((len(s.timezone) for s in subscribers), default=0)  # a zone is never split
     table = Table(Column("address", no_wrap=True), Column("name", min_width=8),
                   Column("topics", min_width=14, ratio=1), Column("frequency", min_width=9),
-                  Column("time", overflow="fold"),
+                  Column("time", min_width=min(zone, MAX_ZONE_WIDTH), overflow="fold"),
                   Column("last digest", no_wrap=True))
     for s in subscribers:
         table.add_row(s.email, s.name or "", ", ".join(t.phrase for t in s.profile.topics),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter import cli_support
 from newsletter.cli import main
 from newsletter.store import Store
 from newsletter.subscribers import load_subscribers
@@ -283,6 +284,16 @@ def test_list_shows_the_last_digest(commented: Path, capsys: pytest.CaptureFixtu
     assert list(rows) == ["ada@example.org", "Grace@example.org", "alan@example.org"]
     assert "2026-08-13 empty" in rows["Grace@example.org"]
     assert "weekdays" in rows["Grace@example.org"] and "—" in rows["ada@example.org"]
+
+
+def test_list_never_splits_a_time_zone(commented: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """In 80 columns the topics wrap, but every time zone stays whole on its line (they were
+    split: "Europe/B", "erlin")."""
+    monkeypatch.setattr(cli_support.out, "width", 80)
+    zones = {"Europe/Berlin", "America/New_York"}  # the file's
+    code, out, _ = _run(capsys, "list")
+    assert code == 0 and {zone for zone in zones if zone in out} == zones
 
 
 def test_show_prints_the_entry_as_written(commented: Path,
