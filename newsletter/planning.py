@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
+from typing import NamedTuple
 
 from newsletter import matching
 from newsletter.config import Ranker, Settings
@@ -33,6 +34,7 @@ from newsletter.semantic_store import StoredEmbedder
 from newsletter.store import DigestRow, EarlierDigests, Store
 
 MAX_CATCH_UP_DAYS = 7
+SEEN_READ_DAYS = 31  # the digests read to tell which candidates were sent (`Pool`)
 
 
 def delivery_day(day: dt.date) -> dt.date:
@@ -98,6 +100,25 @@ _ListKey = tuple[dt.date, dt.date, frozenset[Source]]  # day, window start, sour
 _IndexKey = tuple[dt.date, tuple[str, ...]]  # day, the candidates' ids
 
 
+class Pool(NamedTuple):
+    """A set of candidates, indexed, and where to look for those a subscriber was sent: in
+    their digests since `seen_since`, and one by one for the few first listed before it."""
+
+    candidates: matching.Candidates
+    seen_since: dt.date
+    listed_before: tuple[str, ...]
+
+    @classmethod
+    def of(cls, candidates: matching.Candidates, day: dt.date) -> Pool:
+        """A digest sends papers listed by its day, so the digests since the earliest
+        candidate's first listing hold all that were sent; at most SEEN_READ_DAYS of them are
+        read (a paper featured again long after it was first listed is looked up alone)."""
+        floor = day - dt.timedelta(days=SEEN_READ_DAYS)
+        since = max(min((p.listed_on for p in candidates.papers), default=day), floor)
+        return cls(candidates, since,
+                   tuple(p.id for p in candidates.papers if p.listed_on < since))
+
+
 class PaperCache:
     """Candidate papers and their ranking index, kept while the ledger's papers do not change.
 
@@ -115,8 +136,7 @@ class PaperCache:
         self._version: tuple[int, int] | None = None
         self._listed: dict[_ListKey, list[Paper]] = {}
         self._stored: dict[_ListKey, list[tuple[str, Paper]]] = {}
-        self._indexes: dict[tuple[_IndexKey, bool], matching.Candidates] = {}
-        self._first_listed: dict[int, dt.date] = {}  # by id() of a candidates in `_indexes`
+        self._indexes: dict[tuple[_IndexKey, bool], Pool] = {}
 
     def listed(self, store: Store, key: _ListKey) -> list[Paper]:
         """Papers listed by these sources in [start, day] (oldest first, as the store gives)."""
@@ -145,23 +165,16 @@ class PaperCache:
             self._listed.clear()
             self._stored.clear()
             self._indexes.clear()
-            self._first_listed.clear()
             self._version = version
 
-    def index(self, key: _IndexKey, papers: list[Paper],
-              embedder: Embedder | None = None) -> matching.Candidates:
+    def index(self, key: _IndexKey, papers: list[Paper], embedder: Embedder | None = None) -> Pool:
         """The ranking index of these candidates (by meaning too, with an `embedder`)."""
         semantic = embedder is not None
         found = self._indexes.get((key, semantic))
         if found is None:
-            found = matching.Candidates.build(papers, today=key[0], embedder=embedder)
-            self._indexes[key, semantic] = found
-            self._first_listed[id(found)] = min((p.listed_on for p in papers), default=key[0])
+            candidates = matching.Candidates.build(papers, today=key[0], embedder=embedder)
+            found = self._indexes[key, semantic] = Pool.of(candidates, key[0])
         return found
-
-    def first_listed(self, candidates: matching.Candidates) -> dt.date:
-        """The earliest first listing of these candidates (an `index` of this cache)."""
-        return self._first_listed[id(candidates)]
 
 
 def embedder_for(settings: Settings | None, store: Store | None = None) -> Embedder | None:
@@ -189,8 +202,7 @@ class Planner:
             phrases = {t.phrase for s in subscribers for t in s.profile.topics}
             self.embedder.embed(sorted(phrases))
 
-    def candidates(self, subscriber: Subscriber, start: dt.date,
-                   considered: dt.datetime | None) -> matching.Candidates:
+    def pool(self, subscriber: Subscriber, start: dt.date, considered: dt.datetime | None) -> Pool:
         """The index of papers listed in [start, day], and of papers of the catch-up horizon
         stored after `considered` (when the subscriber's previous digest was planned: a source
         that was down that day, then fetched later), so that they arrive late, not never."""
@@ -219,14 +231,18 @@ class Planner:
         profile = subscriber.profile
         if max_papers is not None:
             profile = replace(profile, max_papers=max_papers)
-        candidates = self.candidates(subscriber, start, considered)
-        return matching.rank(profile, candidates, seen=self.seen(subscriber, candidates),
+        pool = self.pool(subscriber, start, considered)
+        return matching.rank(profile, pool.candidates, seen=self.seen(subscriber, pool),
                              liked_papers=self._liked(profile), explain=explain)
 
-    def seen(self, subscriber: Subscriber, candidates: matching.Candidates) -> set[str]:
-        """The subscriber's sent papers among (at least) these candidates, read from their
-        digests since the earliest candidate was first listed (`Store.seen_ids`)."""
-        return self.store.seen_ids(subscriber.key, since=self.cache.first_listed(candidates))
+    def seen(self, subscriber: Subscriber, pool: Pool) -> set[str]:
+        """The subscriber's sent papers among (at least) the pool's candidates: what their
+        recent digests sent (`Store.seen_ids`), and which of the few older ones were sent; the
+        cost stays flat as the history grows."""
+        found = self.store.seen_ids(subscriber.key, since=pool.seen_since)
+        if pool.listed_before:
+            found |= self.store.seen_among(subscriber.key, pool.listed_before)
+        return found
 
     def _liked(self, profile: Profile) -> list[Paper]:
         return self.store.papers_by_id(profile.liked) if profile.liked else []
@@ -253,10 +269,9 @@ class Planner:
             earlier = _earlier(store, subscriber, day)
             start = _window_start(subscriber, day, earlier)
             profile = subscriber.profile
-            candidates = self.candidates(subscriber, start, earlier.last_planned_at)
-            request = matching.Request(profile, self.seen(subscriber, candidates),
-                                       self._liked(profile))
-            fresh[i] = start, candidates, request
+            pool = self.pool(subscriber, start, earlier.last_planned_at)
+            request = matching.Request(profile, self.seen(subscriber, pool), self._liked(profile))
+            fresh[i] = start, pool.candidates, request
         picked = _rank_groups(fresh)
         for i, (start, _, _) in fresh.items():
             planned[i] = self._write(subscribers[i], start, picked[i], clock(), write)

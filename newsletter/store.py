@@ -355,10 +355,22 @@ class Store:
         else:
             rows = self._db.execute(
                 "SELECT s.paper_id FROM digests d JOIN seen s ON s.digest_id = d.id "
-                "WHERE d.subscriber = ? AND d.digest_date >= ?",
+                "AND s.subscriber = d.subscriber WHERE d.subscriber = ? AND d.digest_date >= ?",
                 (subscriber, since.isoformat()),
             )
         return {row[0] for row in rows}
+
+    def seen_among(self, subscriber: str, ids: Sequence[str]) -> set[str]:
+        """Which of these papers the subscriber was sent (a lookup each)."""
+        found: set[str] = set()
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT paper_id FROM seen WHERE subscriber = ? AND paper_id IN ({marks})",
+                (subscriber, *chunk),
+            )
+            found.update(row[0] for row in rows)
+        return found
 
     def digest(self, subscriber: str, day: dt.date) -> DigestRow | None:
         row = self._db.execute(
@@ -369,11 +381,14 @@ class Store:
 
     def earlier_digests(self, subscriber: str, before: dt.date, since: dt.date) -> EarlierDigests:
         """What planning needs to know of the subscriber's digests before `before`, reading
-        those dated `since` or later (planning reaches back no further) and, only when none of
-        them was sent, the latest sent before: the usual cost stays flat as the history grows.
+        those dated `since` or later (planning reaches back no further), and the oldest of all
+        when none of them was sent: the cost stays flat as the history grows.
 
-        `last_planned_at` is of the digests since `since`: a digest of an older day, planned
-        later (`send --date`), considered none of the papers of the days since."""
+        `last_sent` is of the digests since `since`; `first_window_start` the earliest window
+        of those and of the oldest digest (older than `since`, it stands for any earlier one:
+        the window stops at the catch-up floor either way). `last_planned_at` is of the digests
+        since `since`: a digest of an older day planned later (`send --date`) considered none
+        of the papers of the days since."""
         sent, first, planned = self._db.execute(
             "SELECT max(CASE WHEN state = 'sent' THEN digest_date END), min(window_start), "
             "max(planned_at) FROM digests WHERE subscriber = ? AND digest_date >= ? "
@@ -381,26 +396,14 @@ class Store:
             (subscriber, since.isoformat(), before.isoformat()),
         ).fetchone()
         if sent is None:
-            sent, first = self._sent_or_first(subscriber, since, first)
+            oldest = self._db.execute(
+                "SELECT window_start FROM digests WHERE subscriber = ? AND digest_date < ? "
+                "ORDER BY digest_date LIMIT 1",
+                (subscriber, since.isoformat()),
+            ).fetchone()
+            if oldest is not None:
+                first = min(filter(None, (first, oldest[0])))
         return EarlierDigests(date_or_none(sent), date_or_none(first), datetime_or_none(planned))
-
-    def _sent_or_first(
-        self, subscriber: str, before: dt.date, first: str | None
-    ) -> tuple[str | None, str | None]:
-        """The latest digest day sent before `before`, or, if none ever was, the earliest
-        window of all (`first` is that of the later digests)."""
-        row = self._db.execute(
-            "SELECT digest_date FROM digests WHERE subscriber = ? AND digest_date < ? "
-            "AND state = 'sent' ORDER BY digest_date DESC LIMIT 1",
-            (subscriber, before.isoformat()),
-        ).fetchone()
-        if row is not None:
-            return row[0], first
-        older = self._db.execute(
-            "SELECT min(window_start) FROM digests WHERE subscriber = ? AND digest_date < ?",
-            (subscriber, before.isoformat()),
-        ).fetchone()[0]
-        return None, min(filter(None, (first, older)), default=None)
 
     def last_planned_at(self, subscriber: str, before: dt.date,
                         since: dt.date) -> dt.datetime | None:

@@ -44,9 +44,9 @@ class DigestRow:
 class EarlierDigests:
     """A subscriber's earlier digests as planning sees them (see `Store.earlier_digests`)."""
 
-    last_sent: dt.date | None  # the latest digest day that was sent
-    first_window_start: dt.date | None  # the earliest window of any digest, even expired (when
-    # none was sent; else of the recent ones)
+    last_sent: dt.date | None  # the latest recent digest day that was sent
+    first_window_start: dt.date | None  # the earliest window of the recent digests, even
+    # expired, and of the oldest one
     last_planned_at: dt.datetime | None  # when the latest recent digest was planned
 
 

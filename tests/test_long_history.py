@@ -39,20 +39,23 @@ def _send(store: Store, day: dt.date, papers: list[Paper]) -> None:
     store.mark_sent(row.id, at, "250 ok")
 
 
-def test_a_paper_sent_long_ago_and_listed_again_is_not_sent_again(tmp_path: Path) -> None:
-    """Hugging Face lists again a paper sent 200 days ago, among 150 digests since: neither
-    `preview` nor `send` picks it, as the earliest candidate's first listing, not the window,
-    bounds the digests read; the new paper of the day is picked."""
+@pytest.mark.parametrize("days_ago", [200, 20])
+def test_a_paper_sent_long_ago_and_listed_again_is_not_sent_again(tmp_path: Path,
+                                                                   days_ago: int) -> None:
+    """Hugging Face lists again a paper sent 200 (or 20) days ago, with a digest every day
+    since: neither `preview` nor `send` picks it (the earliest candidate's first listing, not
+    the window, says how far back to look: 20 days of digests are read, a paper of 200 days is
+    looked up alone); the new paper of the day is picked."""
     settings = Settings(_env_file=None, db=tmp_path / "n.db", NEWSLETTER_FROM="D <d@x.org>")
-    first = DAY - dt.timedelta(days=200)
+    first = DAY - dt.timedelta(days=days_ago)
     old = _paper("2502.00001", "Agents that plan", first)
     with Store.open(settings.db) as store:
-        store.upsert_papers([old], Source.HF, NOW - dt.timedelta(days=200))
+        store.upsert_papers([old], Source.HF, NOW - dt.timedelta(days=days_ago))
         _send(store, first, [old])
-        for n in range(1, 151):
+        for n in range(1, days_ago):
             day = first + dt.timedelta(days=n)
             filler = _paper(f"2503.{n:05d}", "Agents for filler", day)
-            store.upsert_papers([filler], Source.HF, NOW - dt.timedelta(days=200 - n))
+            store.upsert_papers([filler], Source.HF, NOW - dt.timedelta(days=days_ago - n))
             _send(store, day, [filler])
         new = _paper("2508.00002", "Agents that act", DAY)
         store.upsert_papers([_paper(old.id, old.title, DAY), new], Source.HF, NOW)
@@ -63,23 +66,26 @@ def test_a_paper_sent_long_ago_and_listed_again_is_not_sent_again(tmp_path: Path
         assert [r.paper.id for r in planned.digest.papers] == [new.id]
         assert old.id in store.seen_ids(READER.key, since=first)
         assert store.seen_ids(READER.key, since=first + dt.timedelta(days=1)) == {
-            f"2503.{n:05d}" for n in range(1, 151)}
+            f"2503.{n:05d}" for n in range(1, days_ago)}
 
 
-STATES = ("sent", "sent", "sent", "empty", "expired", "planned", "retry")
+STATES = ("sent", "sent", "sent", "empty", "expired", "planned", "retry", "sending", "failed",
+          "cancelled")
 
 
 def _history(db: sqlite3.Connection, rng: random.Random, subscriber: str) -> list[tuple]:
-    """Random earlier digests of one subscriber (some dated within the catch-up reach, some
-    long before), written as rows; returns (date, window_start, state, planned_at) of each."""
+    """Random digests of one subscriber (some dated within the catch-up reach, some long
+    before, a few today or later), written as rows; returns (date, window_start, state,
+    planned_at) of those before DAY."""
     rows = []
-    days = rng.sample(range(1, 60), rng.randint(0, 12))
+    days = rng.sample(range(-3, 60), rng.randint(0, 12))
     for ago in days:
         day = DAY - dt.timedelta(days=ago)
         start = day - dt.timedelta(days=rng.choice((0, 0, 2, 6, 9)))
         planned = NOW - dt.timedelta(days=rng.randint(0, 70), minutes=rng.randint(0, 999))
         state = rng.choice(STATES)
-        rows.append((day.isoformat(), start.isoformat(), state, planned.isoformat()))
+        if ago > 0:
+            rows.append((day.isoformat(), start.isoformat(), state, planned.isoformat()))
         db.execute(
             "INSERT INTO digests (subscriber, digest_date, window_start, state, message_id, "
             "planned_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -85,8 +85,8 @@ def test_lexical_is_the_default_ranker(workdir: Path) -> None:
     settings = load_settings()
     assert settings.ranker is Ranker.LEXICAL
     assert planning.embedder_for(settings) is None and planning.embedder_for(None) is None
-    index = planning.PaperCache().index((DAY, ("2508.00001",)), [paper("2508.00001", "A")])
-    assert index.meaning is None
+    pool = planning.PaperCache().index((DAY, ("2508.00001",)), [paper("2508.00001", "A")])
+    assert pool.candidates.meaning is None
 
 
 def test_unknown_ranker_stops_the_cli(workdir: Path, monkeypatch: pytest.MonkeyPatch,
@@ -135,10 +135,10 @@ def test_semantic_setting_reaches_the_index(workdir: Path,
         planner.warm_up([ada, grace])
     assert fake.asked == ["GUI agents", "OCR"]  # one batch, before anyone is ranked
     cache, papers = planning.PaperCache(), [paper("2508.00001", "A")]
-    semantic = cache.index((DAY, ("2508.00001",)), papers, fake)
+    semantic = cache.index((DAY, ("2508.00001",)), papers, fake).candidates
     assert semantic.meaning is not None
-    assert cache.index((DAY, ("2508.00001",)), papers).meaning is None
-    assert cache.index((DAY, ("2508.00001",)), papers, fake) is semantic
+    assert cache.index((DAY, ("2508.00001",)), papers).candidates.meaning is None
+    assert cache.index((DAY, ("2508.00001",)), papers, fake).candidates is semantic
 
 
 # --- vectors kept in the ledger ---------------------------------------------------------------
