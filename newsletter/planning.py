@@ -221,9 +221,8 @@ class Planner:
     def rank(self, subscriber: Subscriber, start: dt.date, *, explain: bool = False,
              max_papers: int | None = None, late: bool = True) -> Ranking:
         """Rank the subscriber's unseen candidate papers against their profile (with `late`,
-        also papers stored after their previous digest was planned, see `candidates`)."""
-        considered = (self.store.last_planned_at(subscriber.key, before=self.day,
-                                                 since=_reach(self.day)) if late else None)
+        also papers stored after their previous digest was planned, see `pool`)."""
+        considered = _earlier(self.store, subscriber, self.day).last_planned_at if late else None
         return self._rank(subscriber, start, considered, explain=explain, max_papers=max_papers)
 
     def _rank(self, subscriber: Subscriber, start: dt.date, considered: dt.datetime | None, *,

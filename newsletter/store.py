@@ -405,17 +405,6 @@ class Store:
                 first = min(filter(None, (first, oldest[0])))
         return EarlierDigests(date_or_none(sent), date_or_none(first), datetime_or_none(planned))
 
-    def last_planned_at(self, subscriber: str, before: dt.date,
-                        since: dt.date) -> dt.datetime | None:
-        """When the subscriber's latest earlier digest dated `since` or later was planned:
-        papers stored after that were never considered for them."""
-        row = self._db.execute(
-            "SELECT max(planned_at) FROM digests WHERE subscriber = ? AND digest_date >= ? "
-            "AND digest_date < ?",
-            (subscriber, since.isoformat(), before.isoformat()),
-        ).fetchone()
-        return datetime_or_none(row[0])
-
     def plan(
         self, subscriber: str, day: dt.date, window_start: dt.date, message_id: str,
         papers: Sequence[RankedPaper], now: dt.datetime, *, note: bool = False,
