@@ -134,6 +134,25 @@ def _as_version_2(path: Path) -> None:
     db.close()
 
 
+def test_upgrade_keeps_an_index_made_by_hand(tmp_path: Path) -> None:
+    """A version-3 ledger where someone already made one of version 4's indexes, under its
+    name, to speed a query up: the upgrade keeps it and goes on (it stopped on "already
+    exists")."""
+    with Store.open(tmp_path / "n.db") as store:
+        store.upsert_papers([_paper()], Source.HF, NOW)
+    db = sqlite3.connect(tmp_path / "n.db")
+    db.executescript("DROP INDEX seen_by_digest; DROP INDEX digests_unsent; DROP INDEX "
+                     "attempts_by_time; DROP INDEX digests_by_day; PRAGMA user_version = 3;")
+    db.close()
+    with Store.open(tmp_path / "n.db") as upgraded:
+        assert upgraded.count_papers() == 1 and upgraded.integrity_ok()
+    db = sqlite3.connect(tmp_path / "n.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                      "('seen_by_digest', 'papers_by_listing')").fetchone()[0] == 2
+    db.close()
+
+
 def test_readers_read_a_ledger_not_upgraded_yet(tmp_path: Path) -> None:
     """`preview`, `history` and `status` read a version-2 ledger as it is (they cannot write,
     so cannot upgrade it): its papers are there, and no vector is stored in it."""
