@@ -7,6 +7,7 @@ ranking of their unseen papers. Writing a plan is idempotent (see `Store.plan`).
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
@@ -135,7 +136,7 @@ class PaperCache:
     def __init__(self) -> None:
         self._version: tuple[int, int] | None = None
         self._listed: dict[_ListKey, list[Paper]] = {}
-        self._stored: dict[_ListKey, list[tuple[str, Paper]]] = {}
+        self._stored: dict[_ListKey, tuple[list[str], list[Paper]]] = {}  # by time stored
         self._indexes: dict[tuple[_IndexKey, bool], Pool] = {}
 
     def listed(self, store: Store, key: _ListKey) -> list[Paper]:
@@ -148,15 +149,18 @@ class PaperCache:
         return found
 
     def stored_after(self, store: Store, key: _ListKey, when: dt.datetime) -> list[Paper]:
-        """Papers listed by these sources in [start, day] and first stored after `when`: one
-        query per run, not one per subscriber (each has their own `when`)."""
+        """Papers listed by these sources in [start, day] and first stored after `when`, by id:
+        one query per run, not one per subscriber (each has their own `when`), kept in the
+        order they were stored, so that a subscriber's few late papers are a slice of it."""
         self._forget_if_changed(store)
         found = self._stored.get(key)
         if found is None:
             day, start, sources = key
-            found = self._stored[key] = store.papers_listed_stored(start, day, sources)
-        after = when.isoformat()
-        return [paper for stored_at, paper in found if stored_at > after]
+            stored = sorted(store.papers_listed_stored(start, day, sources),
+                            key=lambda pair: pair[0])
+            found = self._stored[key] = [at for at, _ in stored], [p for _, p in stored]
+        times, papers = found
+        return sorted(papers[bisect_right(times, when.isoformat()):], key=lambda p: p.id)
 
     def _forget_if_changed(self, store: Store) -> None:
         """Empty the caches when papers may have been stored since they were filled."""
