@@ -15,12 +15,12 @@ from typing import cast
 import numpy as np
 
 from newsletter.models import Paper
-from newsletter.ranking_evidence import Evidence
+from newsletter.ranking_evidence import Evidence, Table
 from newsletter.ranking_facts import Facts
 from newsletter.ranking_index import ArrayT, Index, Mask, Matrix, Positions, Vector, shared
 from newsletter.ranking_label_codes import Codes, label_codes
 from newsletter.ranking_labels import PhraseLabels, matched_reasons
-from newsletter.ranking_phrases import PhraseMatch, complete, match, match_many
+from newsletter.ranking_phrases import PhraseMatch, complete_many, match, match_many, words
 from newsletter.ranking_semantic import Embedder, Meaning
 from newsletter.ranking_similarity import liked_many, topical_many
 
@@ -121,20 +121,28 @@ class Candidates(Index):
         liked papers, and one at a time, numpy's overhead per call was most of their cost."""
         new = [text for text in dict.fromkeys(topics) if text not in self._topics]
         unexcluded = [text for text in dict.fromkeys(excludes) if text not in self._excludes]
-        fresh = [text for text in dict.fromkeys([*new, *unexcluded]) if text not in self._matches]
-        self._matches.update(zip(fresh, match_many(self, fresh, self.evidence), strict=True))
-        if new:
-            found = [(text, self._matches[text]) for text in new]
-            codes = label_codes(self, found, self.evidence)
-            self._add_rows(new, [m.score for _, m in found], topical_many(self, new), codes)
-        if unexcluded:
-            self._add_exclusions(unexcluded)
+        if new or unexcluded:
+            self._add_phrases(new, unexcluded)
         unliked: dict[str, Paper] = {}
         for paper in liked:
             if paper.id not in self._likes:
                 unliked.setdefault(paper.id, paper)  # the first paper of an id, as when cached
         if unliked:
             self._add_likes(list(unliked.values()))
+
+    def _add_phrases(self, new: list[str], unexcluded: list[str]) -> None:
+        """Match new topic and exclude phrases (not cached yet), and add their rows: their
+        words and links are looked up together, in one `Table` for the batch."""
+        texts = list(dict.fromkeys([*new, *unexcluded]))
+        table = self.evidence.table(words(texts))
+        fresh = [text for text in texts if text not in self._matches]
+        self._matches.update(zip(fresh, match_many(self, fresh, table), strict=True))
+        if new:
+            found = [(text, self._matches[text]) for text in new]
+            codes = label_codes(self, found, table)
+            self._add_rows(new, [m.score for _, m in found], topical_many(self, new), codes)
+        if unexcluded:
+            self._add_exclusions(unexcluded, table)
 
     def _add_rows(self, texts: list[str], scores: list[Vector], dots: Matrix, codes: Codes) -> None:
         """Add topic phrases to `topic_table` and `code_table`, a row each, in one go."""
@@ -163,14 +171,14 @@ class Candidates(Index):
             found = self._excludes[text]
         return found
 
-    def _add_exclusions(self, texts: list[str]) -> None:
-        """`exclusion` of phrases already matched, all in one go (a row each)."""
-        evidence = self.evidence
+    def _add_exclusions(self, texts: list[str], table: Table) -> None:
+        """`exclusion` of phrases already matched, their words and links in `table`, all in
+        one go (a row each)."""
         matched = np.array([self._matches[text].score for text in texts])
-        every = np.array([complete(text, evidence) for text in texts])
+        every, whole = complete_many(self, texts, table)
         score = np.where(every, matched, 0.0)
         factors = shared(np.where(score >= SOFT_EXCLUDE, SOFT_EXCLUDE_FACTOR, 1.0))
-        whole = shared(np.array([complete(text, evidence, whole=True) for text in texts]))
+        shared(whole)
         rows, hard = np.nonzero((score >= HARD_EXCLUDE) & whole)
         each = np.split(shared(hard), np.searchsorted(rows, range(1, len(texts))))
         self._excludes.update(zip(texts, zip(each, factors, strict=True), strict=True))

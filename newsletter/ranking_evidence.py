@@ -4,16 +4,20 @@ A phrase word is a tuple of stems (several for an acronym's long form, all neede
 the tuple of stem pairs that put two words side by side, in either order (any one will do), or
 a directed link: the two stems of an "X-to-Y" compound ("text-to-speech"), which a paper that
 only writes "Y-to-X" ("speech-to-text") does not have.
-Thousands of phrases share their words ("diffusion", "language model"), so signals are cached
-per word and per link (`Evidence`), and read off the flat postings of `ranking_postings`,
-with what every signal needs of a posting (its saturated evidence, whether the abstract
-repeats it) worked out once for all the postings when the candidates are indexed.
+
+Signals are read off the flat postings of `ranking_postings`, with what every signal needs of a
+posting (its saturated evidence, whether the abstract repeats it) worked out once for all the
+postings when the candidates are indexed. The words and links of a batch of new phrases are
+read together, as the rows of one `Table` made for the batch and dropped after it: a few array
+operations for all of them, and one indexing call to gather the words of many phrases. Only
+the few signals that take more than one posting list (a word of several stems, a link of
+several pairs, an "X-to-Y" link) are cached, per key. A signal cached for every word cost an
+object and 4 KB of new memory each, and its pages are slow to get on a busy machine.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -29,17 +33,14 @@ COMPONENT_MENTIONS = 1.0  # "repeated": said more often than this in the abstrac
 Directed = tuple[str, str, str]  # (stem of X, stem of Y, "to"): "X-to-Y", in that order
 Key = tuple[str, ...] | tuple[Pair, ...] | tuple[Directed]
 TO = "to"
+PRESENT, TITLED, REPEATED = range(3)  # the flags of a signal in a `Table`
 
 
 class Signal:
     """One word or link across the candidates: saturated field-weighted evidence, where it is
-    present, the papers with it in the title and those that repeat it in the abstract.
+    present, the papers with it in the title and those that repeat it in the abstract."""
 
-    What only some uses need is worked out on first use: the factor of a passing mention (for
-    phrases of one word or one link).
-    """
-
-    __slots__ = ("_passing", "present", "repeated", "saturated", "titled")
+    __slots__ = ("present", "repeated", "saturated", "titled")
 
     def __init__(
         self, saturated: Vector, present: Mask, titled: Positions, repeated: Positions
@@ -49,21 +50,40 @@ class Signal:
         self.present = shared(present)
         self.titled = titled
         self.repeated = repeated
-        self._passing: Vector | None = None
 
-    def passing(self) -> Vector:
-        """COMPONENT_FACTOR where it is neither in the title nor repeated in the abstract, else
-        1: the factor of a passing mention."""
-        if self._passing is None:
-            factor = _component_factors(len(self.saturated)).copy()
-            factor[self.titled] = 1.0
-            factor[self.repeated] = 1.0
-            self._passing = shared(factor)
-        return self._passing
+
+class Table:
+    """The signals of some words and links, a row each (row 0: what no candidate has): their
+    saturated evidence over the candidates, and flags over the candidates (PRESENT, TITLED,
+    REPEATED: see `Signal`)."""
+
+    def __init__(self, rows: dict[Key, int], saturated: Matrix, flags: Mask) -> None:
+        """A table of the keys' signals, at `rows`."""
+        self._rows = rows
+        self._saturated = saturated
+        self._flags = flags
+
+    def rows(self, keys: Sequence[Sequence[Key]]) -> Positions:
+        """The rows of the keys, a row of rows per sequence of keys (all as long)."""
+        found = self._rows
+        return np.array([[found[key] for key in row] for row in keys], dtype=np.intp)
+
+    def saturated(self, rows: Positions) -> Matrix:
+        """The saturated evidence of the signals at `rows`: an axis more than `rows`, the
+        candidates."""
+        gathered: Matrix = self._saturated[rows]
+        return gathered
+
+    def flags(self, rows: Positions) -> Mask:
+        """The flags of the signals at `rows`: two axes more than `rows`, the flags (PRESENT,
+        TITLED, REPEATED) then the candidates."""
+        gathered: Mask = self._flags[rows]
+        return gathered
 
 
 class Evidence:
-    """`Signal`s of phrase words and links over one index, cached per key."""
+    """`Signal`s of phrase words and links over one index: a `Table` of them at a time; the
+    signals made of several posting lists are cached per key."""
 
     def __init__(self, index: Index) -> None:
         """Evidence over `index`: the per-posting arrays now, no signal until asked for."""
@@ -72,42 +92,63 @@ class Evidence:
         counts = index.postings.values
         self._saturated = shared(counts / (counts + SATURATION))  # per entry of `postings`
         said = index.abstracts
-        self._repeated = said.select(said.values > COMPONENT_MENTIONS)
+        self._said = shared(said.values > COMPONENT_MENTIONS)  # per entry of `abstracts`
+        self._repeated = said.select(self._said)
         self._zeros = shared(np.zeros(len(index)))  # copied, as that is cheaper than np.zeros
         self._compounds: dict[int, frozenset[tuple[str, str]]] = {}  # `_directions`
 
     def __call__(self, key: Key) -> Signal:
         """The signal of a phrase word (a tuple of stems) or of a link (a tuple of pairs)."""
-        found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = self._signal(key)
-        return found
+        table = self.table([key])
+        row = table.rows([[key]])[0, 0]
+        flags = table.flags(row)
+        titled, repeated = np.flatnonzero(flags[TITLED]), np.flatnonzero(flags[REPEATED])
+        return Signal(table.saturated(row), flags[PRESENT], shared(titled), shared(repeated))
 
-    def prefetch(self, keys: Iterable[Key]) -> None:
-        """Compute the signals not cached yet of many keys at once: those of a word or link
-        with one stem or pair in the postings (most) in a few array operations for all of them,
-        a row each of one matrix; one at a time, numpy's overhead per call was most of the cost
-        of a batch's new words."""
-        vocab, cache = self.index.vocab, self._cache
-        todo: dict[Key, int] = {}
+    def table(self, keys: Iterable[Key]) -> Table:
+        """A `Table` of the signals of the keys: those of one stem or pair (most) scattered
+        from the postings of all of them at once, the others copied from the cache."""
+        vocab, rows = self.index.vocab, {}
+        ids: list[int] = []  # vocab ids of the keys of one stem or pair, from row 1 on
+        others: list[Key] = []
         for key in keys:
-            if len(key) == 1 and key not in cache and key[0] in vocab:
-                todo.setdefault(key, vocab[key[0]])
-        if not todo:
-            return
-        index, n = self.index, len(self.index)
-        ids = np.fromiter(todo.values(), dtype=np.intp, count=len(todo))
+            if key in rows:
+                continue
+            if len(key) > 1 or (isinstance(key[0], tuple) and len(key[0]) == 3):  # see `_signal`
+                others.append(key)
+                rows[key] = -1  # its row comes after those of `ids`
+            elif (found := vocab.get(key[0])) is not None:
+                ids.append(found)
+                rows[key] = len(ids)
+            else:
+                rows[key] = 0  # no candidate has it
+        size, n = 1 + len(ids) + len(others), len(self.index)
+        saturated, flags = np.zeros((size, n)), np.zeros((size, 3, n), dtype=bool)
+        if ids:
+            self._scatter(np.array(ids, dtype=np.intp), saturated, flags)
+        for row, key in enumerate(others, start=1 + len(ids)):
+            rows[key] = row
+            signal = self._cache.get(key)
+            if signal is None:
+                signal = self._cache[key] = self._signal(key)
+            saturated[row] = signal.saturated
+            flags[row, PRESENT] = signal.present
+            flags[row, TITLED, signal.titled] = True
+            flags[row, REPEATED, signal.repeated] = True
+        return Table(rows, saturated, flags)
+
+    def _scatter(self, ids: Positions, saturated: Matrix, flags: Mask) -> None:
+        """Write the signals of keys of one stem or pair each (vocab ids) into rows 1 on."""
+        index = self.index
         at, rows, docs = index.postings.rows(ids)
-        saturated = np.zeros((len(ids), n))
+        rows += 1
         saturated[rows, docs] = self._saturated[at]
-        present = np.zeros((len(ids), n), dtype=bool)
-        present[rows, docs] = True
-        titles, repeated = index.titles, self._repeated
-        for key, found, row_saturated, row_present in zip(
-            todo, todo.values(), saturated, present, strict=True
-        ):
-            titled = titles.docs[titles.span(found)]
-            cache[key] = Signal(row_saturated, row_present, titled, repeated[found])
+        flags[rows, PRESENT, docs] = True
+        _, rows, docs = index.titles.rows(ids)
+        flags[rows + 1, TITLED, docs] = True
+        at, rows, docs = index.abstracts.rows(ids)
+        repeated = self._said[at]
+        flags[rows[repeated] + 1, REPEATED, docs[repeated]] = True
 
     def _signal(self, key: Key) -> Signal:
         """Compute a `Signal` from the postings."""
@@ -177,27 +218,13 @@ class Evidence:
         return Signal(saturated, counts > 0, shared(np.flatnonzero(titled)), shared(repeated))
 
 
-def passing_many(groups: list[list[Signal]]) -> Matrix:
+def passing(flags: Mask) -> Matrix:
     """COMPONENT_FACTOR where a phrase is neither whole in the title nor said twice in the
-    abstract (all its links, or its one word), else 1: a row per phrase, the phrases all with
-    as many links."""
-    if len(groups[0]) == 1:
-        return np.array([signals[0].passing() for signals in groups])
-    n = len(groups[0][0].saturated)
-    titled = _in_every([[s.titled for s in signals] for signals in groups], n)
-    repeated = _in_every([[s.repeated for s in signals] for signals in groups], n)
-    return np.where(titled | repeated, 1.0, COMPONENT_FACTOR)
-
-
-def _in_every(positions: list[list[Positions]], n: int) -> Mask:
-    """Per row (a list of lists of papers, as many lists each) and paper, whether the paper is
-    in every list of the row: counted for all the rows in one call."""
-    flat = [docs for row in positions for docs in row]
-    offsets = np.repeat(np.arange(len(positions)) * n, len(positions[0]))
-    at = np.concatenate(flat) + offsets.repeat([len(docs) for docs in flat])
-    counts = np.bincount(at, minlength=len(positions) * n).reshape(len(positions), n)
-    every: Mask = counts == len(positions[0])
-    return every
+    abstract, else 1: a row per phrase, from the `Evidence.flags` of its links (or of its one
+    word), an axis each."""
+    every: Mask = np.logical_and.reduce(flags[:, :, TITLED:], axis=1)  # every link: title, repeated
+    factors: Matrix = np.where(every[:, 0] | every[:, 1], 1.0, COMPONENT_FACTOR)
+    return factors
 
 
 def _compounds(paper: Paper) -> frozenset[tuple[str, str]]:
@@ -215,13 +242,6 @@ def _compounds(paper: Paper) -> frozenset[tuple[str, str]]:
                     if first and then:
                         found.add((first[-1], then[0]))
     return frozenset(found)
-
-
-@functools.lru_cache(maxsize=16)
-def _component_factors(n: int) -> Vector:
-    """COMPONENT_FACTOR for each of n candidates, read-only: copied where needed, as a copy
-    costs less than a fill."""
-    return shared(np.full(n, COMPONENT_FACTOR))
 
 
 def _absent(n: int) -> Signal:

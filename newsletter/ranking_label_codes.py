@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from newsletter.ranking_evidence import Evidence, Signal
-from newsletter.ranking_index import Index, Mask, Positions
+from newsletter.ranking_evidence import PRESENT, TITLED, Table
+from newsletter.ranking_index import Index, Mask
 from newsletter.ranking_phrases import Phrase, PhraseMatch, variants
 from newsletter.textmatch_phrases import MAX_PHRASE_WORDS
 
@@ -31,18 +31,16 @@ Code = int  # a bit per word named, the flags (TITLE, WHOLE), the variant's numb
 Codes = npt.NDArray[np.int64]
 
 
-def label_codes(
-    index: Index, found: Sequence[tuple[str, PhraseMatch]], evidence: Evidence
-) -> Codes:
-    """The code of every candidate for each phrase (with its match), a row each; 0 for a
-    phrase with nothing to match."""
+def label_codes(index: Index, found: Sequence[tuple[str, PhraseMatch]], table: Table) -> Codes:
+    """The code of every candidate for each phrase (with its match; its words and links in
+    `table`), a row each; 0 for a phrase with nothing to match."""
     n = len(index)
     out = np.zeros((len(found), n), dtype=np.int64)
     matched = [(p, match.each) for p, (_, match) in enumerate(found) if match.each]
     if not matched or not n:
         return out
     phrases = [v for p, each in matched for v in variants(found[p][0])[: len(each)]]
-    codes = _variant_codes(index, phrases, evidence, n)
+    codes = _variant_codes(index, phrases, table, n)
     starts = np.cumsum([0] + [len(each) for _, each in matched[:-1]], dtype=np.int64)
     number = np.zeros((len(matched), n), dtype=np.int64)  # the variant each paper matched best
     for row, (_, each) in enumerate(matched):
@@ -53,7 +51,7 @@ def label_codes(
     return out
 
 
-def _variant_codes(index: Index, phrases: list[Phrase], evidence: Evidence, n: int) -> Codes:
+def _variant_codes(index: Index, phrases: list[Phrase], table: Table, n: int) -> Codes:
     """The code of every candidate for each variant, without its number: variants with as many
     words are worked out together (`_codes_of_size`)."""
     out = np.empty((len(phrases), n), dtype=np.int64)
@@ -61,41 +59,31 @@ def _variant_codes(index: Index, phrases: list[Phrase], evidence: Evidence, n: i
     for row, phrase in enumerate(phrases):
         by_size.setdefault(len(phrase.stems), []).append(row)
     for rows in by_size.values():
-        out[rows] = _codes_of_size(index, [phrases[row] for row in rows], evidence, n)
+        out[rows] = _codes_of_size(index, [phrases[row] for row in rows], table)
     return out
 
 
-def _codes_of_size(index: Index, phrases: list[Phrase], evidence: Evidence, n: int) -> Codes:
+def _codes_of_size(index: Index, phrases: list[Phrase], table: Table) -> Codes:
     """Codes of variants that all have as many words, a row each: a label names the words a
     paper has (only the telling ones, unless it has them all or none is telling)."""
-    words = [list(map(evidence, p.stems)) for p in phrases]
-    bits = 1 << np.arange(len(words[0]), dtype=np.int64)
-    present = (np.array([[w.present for w in row] for row in words]) * bits[:, None]).sum(axis=1)
-    titled = (_titled(words, n) * bits[:, None]).sum(axis=1)
-    links = [list(map(evidence, p.links)) for p in phrases]
+    words = table.flags(table.rows([p.stems for p in phrases]))
+    bits = 1 << np.arange(words.shape[1], dtype=np.int64)
+    present = (words[:, :, PRESENT] * bits[:, None]).sum(axis=1)
+    titled = (words[:, :, TITLED] * bits[:, None]).sum(axis=1)
+    links = table.flags(table.rows([p.links for p in phrases]))
     whole = present == int(bits.sum())
     linked_in_title = np.ones_like(whole)
     linked = np.zeros_like(present)
-    if links[0]:
-        has = np.array([[link.present for link in row] for row in links])
+    if links.shape[1]:
+        has = links[:, :, PRESENT]
         whole &= has.all(axis=1)
-        linked_in_title = _titled(links, n).all(axis=1)
+        linked_in_title = links[:, :, TITLED].all(axis=1)
         linked = (has * (bits[:-1, None] << LINKS)).sum(axis=1)
     partial = present & (_telling(index, phrases) * bits[:, None]).sum(axis=1)
     chosen = np.where(whole | (partial == 0), present, partial)
     in_title = ((chosen & ~titled) == 0) & (linked_in_title | ~whole)
     codes: Codes = chosen | in_title * TITLE | whole * WHOLE | linked
     return codes
-
-
-def _titled(signals: list[list[Signal]], n: int) -> Mask:
-    """Per row of signals (as many each), signal and paper: whether the paper has it in the
-    title, set for all of them in one call."""
-    flat: list[Positions] = [s.titled for row in signals for s in row]
-    at = np.concatenate(flat) + np.repeat(np.arange(len(flat)) * n, [len(d) for d in flat])
-    mask = np.zeros(len(flat) * n, dtype=bool)
-    mask[at] = True
-    return mask.reshape(len(signals), len(signals[0]), n)
 
 
 def _telling(index: Index, phrases: list[Phrase]) -> Mask:

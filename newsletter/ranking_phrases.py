@@ -15,7 +15,7 @@ the AI summary are left out of that count: they are written from the abstract an
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import NamedTuple
@@ -23,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from newsletter import textmatch_phrases
-from newsletter.ranking_evidence import TO, Directed, Evidence, Key, Signal, passing_many
-from newsletter.ranking_index import Index, Mask, Matrix, Vector, shared
+from newsletter.ranking_evidence import PRESENT, TO, Directed, Evidence, Key, Table, passing
+from newsletter.ranking_index import Index, Mask, Matrix, Positions, Vector, shared
 from newsletter.ranking_text import Pair, pair
 
 BAG_SHARE = 0.5  # share of a topic's match from its words anywhere; the rest from words together
@@ -103,21 +103,27 @@ class PhraseMatch(NamedTuple):
 
 def match(index: Index, text: str, evidence: Evidence) -> PhraseMatch:
     """Match every variant of a phrase against every candidate and keep the best per paper."""
-    return match_many(index, [text], evidence)[0]
+    return match_many(index, [text], evidence.table(words([text])))[0]
 
 
-def match_many(index: Index, texts: Sequence[str], evidence: Evidence) -> list[PhraseMatch]:
-    """`match` of many phrases at once: their variants are scored together, a matrix per number
-    of words, so that a batch of new phrases costs a few dozen numpy calls, not a dozen per
-    variant (the per-call overhead was most of the cost of a new phrase)."""
+def words(texts: Iterable[str]) -> Iterator[Key]:
+    """The words and links of every variant of the phrases: the keys of their `Table`."""
+    for text in texts:
+        for phrase in variants(text):
+            yield from phrase.stems
+            yield from phrase.links
+
+
+def match_many(index: Index, texts: Sequence[str], table: Table) -> list[PhraseMatch]:
+    """`match` of many phrases at once, their words and links in `table`: their variants are
+    scored together, a matrix per number of words, so that a batch of new phrases costs a few
+    dozen numpy calls, not a dozen per variant (the per-call overhead was most of the cost of
+    a new phrase)."""
     n = len(index)
     found = [variants(text) for text in texts]
     todo = [i for i, phrases in enumerate(found) if phrases and phrases[0].units]
     weighed = [weighed for i in todo for weighed in _weighed(index, found[i])]
-    keys: list[Key] = [word for phrase, _ in weighed for word in phrase.stems]
-    keys += [link for phrase, _ in weighed for link in phrase.links]
-    evidence.prefetch(keys)
-    scores = shared(_score_variants(weighed, evidence, n))
+    scores = shared(_score_variants(weighed, table, n))
     counts = [len(found[i]) for i in todo]
     starts = np.cumsum([0, *counts], dtype=np.intp)[:-1]
     best = np.maximum.reduceat(scores, starts, axis=0) if todo else np.zeros((0, n))
@@ -144,9 +150,7 @@ def _variant_idfs(own: list[float], phrase: Phrase) -> list[float]:
     ]
 
 
-def _score_variants(
-    weighed: list[tuple[Phrase, list[float]]], evidence: Evidence, n: int
-) -> Matrix:
+def _score_variants(weighed: list[tuple[Phrase, list[float]]], table: Table, n: int) -> Matrix:
     """Every variant's score for every candidate, a row each: variants with as many words are
     scored together (`_match_variants`)."""
     out = np.empty((len(weighed), n))
@@ -154,11 +158,11 @@ def _score_variants(
     for row, (phrase, _) in enumerate(weighed):
         by_size.setdefault(len(phrase.stems), []).append(row)
     for rows in by_size.values():
-        out[rows] = _match_variants([weighed[row] for row in rows], evidence)
+        out[rows] = _match_variants([weighed[row] for row in rows], table)
     return out
 
 
-def _match_variants(weighed: list[tuple[Phrase, list[float]]], evidence: Evidence) -> Matrix:
+def _match_variants(weighed: list[tuple[Phrase, list[float]]], table: Table) -> Matrix:
     """Blend each phrase's words found anywhere in each paper with its best run of linked
     words; the phrases all have as many words, and a row each.
 
@@ -167,24 +171,23 @@ def _match_variants(weighed: list[tuple[Phrase, list[float]]], evidence: Evidenc
     A passing mention counts COMPONENT_FACTOR of it (see the module docstring).
     """
     scales = [p.factor / (sum(idfs) or 1.0) for p, idfs in weighed]
-    words = [list(map(evidence, p.stems)) for p, _ in weighed]
-    saturated = np.array([[w.saturated for w in signals] for signals in words])
+    words = table.rows([p.stems for p, _ in weighed])
+    saturated = table.saturated(words)
     first = _column([idfs[0] * s for (_, idfs), s in zip(weighed, scales, strict=True)])
     score: Matrix = first * saturated[:, 0]
     for i in range(1, saturated.shape[1]):
         weights = _column([idfs[i] * s for (_, idfs), s in zip(weighed, scales, strict=True)])
         score += weights * saturated[:, i]
-    links = [list(map(evidence, p.links)) for p, _ in weighed]
-    if links[0]:
+    links = table.rows([p.links for p, _ in weighed])
+    if links.shape[1]:
         score *= BAG_SHARE
-        run = _best_run(links, [idfs for _, idfs in weighed])
+        run = _best_run(table.saturated(links), [idfs for _, idfs in weighed])
         run *= _column([(1.0 - BAG_SHARE) * s for s in scales])
         score += run
-    groups = [signals or of_words[:1] for signals, of_words in zip(links, words, strict=True)]
-    score *= passing_many(groups)
+    score *= passing(table.flags(links if links.shape[1] else words[:, :1]))
     for row, (phrase, _) in enumerate(weighed):
         if phrase.swapped:
-            np.putmask(score[row], ~_all_present([words[row][i] for i in phrase.swapped]), 0.0)
+            np.putmask(score[row], ~_all_present(table, words[row, list(phrase.swapped)]), 0.0)
     return score
 
 
@@ -193,19 +196,16 @@ def _column(values: list[float]) -> Matrix:
     return np.array(values)[:, None]
 
 
-def _all_present(words: list[Signal]) -> Mask:
-    """Where a paper has every one of the words (the signal's own array for a single word)."""
-    every = words[0].present
-    for word in words[1:]:
-        every = every & word.present
+def _all_present(table: Table, rows: Positions) -> Mask:
+    """Where a paper has every one of the signals at `rows` of `table`."""
+    every: Mask = np.logical_and.reduce(table.flags(rows)[:, PRESENT], axis=0)
     return every
 
 
-def _best_run(signals: list[list[Signal]], idfs: list[list[float]]) -> Matrix:
+def _best_run(links: Matrix, idfs: list[list[float]]) -> Matrix:
     """Per phrase (a row each, all with as many links) and paper, the run of linked words with
-    the most IDF * saturated weakest-link evidence (the links' saturated evidence: saturation
-    keeps the order of evidence)."""
-    links = np.array([[signal.saturated for signal in row] for row in signals])
+    the most IDF * saturated weakest-link evidence (`links`: the links' saturated evidence, an
+    axis per link before the papers; saturation keeps the order of evidence)."""
     best: Matrix = _column([sum(row[0:2]) for row in idfs]) * links[:, 0]
     size = links.shape[1]
     if size == 1:
@@ -223,13 +223,29 @@ def _best_run(signals: list[list[Signal]], idfs: list[list[float]]) -> Matrix:
 
 def complete(text: str, evidence: Evidence, *, whole: bool = False) -> Mask:
     """Where a paper has every word of the phrase, or of one of its variants; with `whole`,
-    also each next to the next (not to be changed: it may be the array of a cached signal)."""
-    out: Mask | None = None
-    for phrase in variants(text):
-        if phrase.units:
-            signals = list(map(evidence, phrase.stems))
-            if whole:
-                signals += map(evidence, phrase.links)
-            every = _all_present(signals)
-            out = every if out is None else out | every
-    return out if out is not None else np.zeros(len(evidence.index), dtype=bool)
+    also each next to the next."""
+    found: Mask = complete_many(evidence.index, [text], evidence.table(words([text])))[whole]
+    return found
+
+
+def complete_many(index: Index, texts: Sequence[str], table: Table) -> tuple[Mask, Mask]:
+    """`complete` of many phrases (their words and links in `table`), without and with
+    `whole`, a row per phrase each: their variants are looked up together, a matrix per
+    number of words (a batch's exclude phrases cost a few numpy calls, not a few each)."""
+    n = len(index)
+    every, whole = np.zeros((len(texts), n), dtype=bool), np.zeros((len(texts), n), dtype=bool)
+    by_size: dict[int, list[tuple[int, Phrase]]] = {}
+    for row, text in enumerate(texts):
+        for phrase in variants(text):
+            if phrase.units:
+                by_size.setdefault(len(phrase.stems), []).append((row, phrase))
+    for size, found in by_size.items():
+        rows = table.rows([[*phrase.stems, *phrase.links] for _, phrase in found])
+        present = table.flags(rows)[:, :, PRESENT]
+        has_words = present[:, :size].all(axis=1)
+        owners = np.array([row for row, _ in found])  # in order, a phrase's variants together
+        first = np.flatnonzero(np.diff(owners, prepend=-1))
+        every[owners[first]] |= np.logical_or.reduceat(has_words, first, axis=0)
+        whole_words = has_words & present[:, size:].all(axis=1)
+        whole[owners[first]] |= np.logical_or.reduceat(whole_words, first, axis=0)
+    return every, whole

@@ -10,13 +10,14 @@ import json
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from newsletter import textmatch
 from newsletter.gc_paused import gc_paused
 from newsletter.matching import Candidates, Request, rank, rank_many
 from newsletter.models import Paper, Profile, Ranking, Topic
-from newsletter.ranking_evidence import Key
+from newsletter.ranking_evidence import PRESENT, REPEATED, TITLED, Key
 from newsletter.ranking_postings import gather
 from newsletter.ranking_tails import short_title
 from newsletter.ranking_text import analyse_paper, analyse_terms
@@ -986,7 +987,7 @@ def test_phrases_prepared_together_equal_each_alone() -> None:
 
 def test_exclusions_likes_and_signals_prepared_together_equal_each_alone() -> None:
     """A batch's exclude phrases and liked papers are worked out together (`Candidates.prepare`),
-    and its words' signals too (`Evidence.prefetch`): each gets the very vectors it gets alone."""
+    and its words' signals too (`Evidence.table`): each gets the very vectors it gets alone."""
     papers = real_day()
     liked = [papers[0], papers[5], papers[0], papers[-1]]
     together = Candidates.build(papers, today=DAY)
@@ -1003,12 +1004,19 @@ def test_exclusions_likes_and_signals_prepared_together_equal_each_alone() -> No
         assert together.liked(paper).tolist() == alone.liked(paper).tolist()
         assert not together.liked(paper).flags.writeable
     keys: list[Key] = [("agent",), ("video",), ("nosuchstem",), (("languag", "model"),), ("agent",)]
-    together.evidence.prefetch(keys)
+    keys += [("languag", "model"), (("agent", "gui"), ("model", "video"))]
+    keys += [(("text", "video", "to"),)]  # several stems, several pairs, "X-to-Y"
+    table = together.evidence.table(keys)
     for key in keys:
         mine, theirs = together.evidence(key), alone.evidence._signal(key)
+        row = table.rows([[key]])[0, 0]
+        flags = table.flags(row)
         assert mine.saturated.tolist() == theirs.saturated.tolist()
-        assert mine.present.tolist() == theirs.present.tolist()
+        assert table.saturated(row).tolist() == theirs.saturated.tolist()
+        assert mine.present.tolist() == flags[PRESENT].tolist() == theirs.present.tolist()
+        assert mine.titled.tolist() == np.flatnonzero(flags[TITLED]).tolist()
         assert mine.titled.tolist() == theirs.titled.tolist()
+        assert mine.repeated.tolist() == np.flatnonzero(flags[REPEATED]).tolist()
         assert mine.repeated.tolist() == theirs.repeated.tolist()
         assert not mine.saturated.flags.writeable and not mine.present.flags.writeable
 
