@@ -171,7 +171,7 @@ class Evidence:
         "first-to-then" or "first to then" (or an acronym of it that they define); not in
         those that write "then-to-first" (captioning is "image-to-text", not "text-to-image")
         or only "first or then"."""
-        link = self(((min(first, then), max(first, then)),))
+        link = self._signal(((min(first, then), max(first, then)),))
         wrong = np.array(
             [d for d in np.flatnonzero(link.present).tolist()
              if (first, then) not in self._directions(d)],
