@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from newsletter.errors import InputError, RunError
 from newsletter.models import DigestState, Paper, RankedPaper, Source
@@ -54,6 +55,23 @@ _KEYS_PER_QUERY = 500  # under SQLite's limit on the parameters of one statement
 # again (a past day's list, a batch of arXiv ids), and a body is up to megabytes: kept forever,
 # they were most of a ledger that runs for months.
 HTTP_CACHE_DAYS = 7
+_Key = TypeVar("_Key")
+
+
+def _chunks(keys: Sequence[_Key]) -> Iterator[Sequence[_Key]]:
+    """The keys, _KEYS_PER_QUERY at a time: as many as one statement may take."""
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        yield keys[start : start + _KEYS_PER_QUERY]
+
+
+def _marks(values: Sequence[object]) -> str:
+    """A placeholder per value, for `IN (...)`."""
+    return ",".join("?" * len(values))
+
+
+def _names(sources: Iterable[Source]) -> list[str]:
+    """The sources' names, as the listings table stores them."""
+    return [source.value for source in sources]
 
 
 def damaged(path: Path, exc: sqlite3.DatabaseError) -> RunError | None:
@@ -252,23 +270,21 @@ class Store:
     ) -> list[Paper]:
         """Papers listed by any of `sources` on a day in [start, end], by id (about the order
         of publication); with `latest`, only that many of the last."""
-        names = [s.value for s in sources]
-        marks = ",".join("?" * len(names))
+        names = _names(sources)
         rows = self._db.execute(
             f"SELECT p.id, p.data FROM papers p WHERE p.id IN (SELECT paper_id FROM listings "
-            f"WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) ORDER BY p.id DESC "
-            "LIMIT ?",
+            f"WHERE listed_on BETWEEN ? AND ? AND source IN ({_marks(names)})) "
+            "ORDER BY p.id DESC LIMIT ?",
             (start.isoformat(), end.isoformat(), *names, latest),
         ).fetchall()
         return [self._paper(row[0], row[1]) for row in reversed(rows)]
 
     def count_listed(self, start: dt.date, end: dt.date, sources: Iterable[Source]) -> int:
         """How many papers `papers_listed` has for these days and sources."""
-        names = [s.value for s in sources]
-        marks = ",".join("?" * len(names))
+        names = _names(sources)
         row = self._db.execute(
             f"SELECT count(DISTINCT paper_id) FROM listings WHERE listed_on BETWEEN ? AND ? "
-            f"AND source IN ({marks})",
+            f"AND source IN ({_marks(names)})",
             (start.isoformat(), end.isoformat(), *names),
         ).fetchone()
         return int(row[0])
@@ -279,11 +295,10 @@ class Store:
         """Papers listed by any of `sources` on a day in [start, end], by id, each after when
         it was first stored (ISO 8601): the late arrivals of a digest are those stored after
         its subscriber's previous digest was planned."""
-        names = [s.value for s in sources]
-        marks = ",".join("?" * len(names))
+        names = _names(sources)
         rows = self._db.execute(
             f"SELECT p.created_at, p.id, p.data FROM papers p WHERE p.id IN (SELECT paper_id "
-            f"FROM listings WHERE listed_on BETWEEN ? AND ? AND source IN ({marks})) "
+            f"FROM listings WHERE listed_on BETWEEN ? AND ? AND source IN ({_marks(names)})) "
             "ORDER BY p.id",
             (start.isoformat(), end.isoformat(), *names),
         ).fetchall()
@@ -309,9 +324,9 @@ class Store:
     def papers_by_id(self, ids: Iterable[str]) -> list[Paper]:
         wanted = list(dict.fromkeys(ids))
         found: list[Paper] = []
-        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT id, data FROM papers WHERE id IN ({marks})", chunk)
+        for chunk in _chunks(wanted):
+            rows = self._db.execute(f"SELECT id, data FROM papers WHERE id IN ({_marks(chunk)})",
+                                    chunk)
             found.extend(self._paper(row[0], row[1]) for row in rows)
         return found
 
@@ -332,10 +347,9 @@ class Store:
         if sources is None:
             row = self._db.execute("SELECT max(listed_on) FROM listings").fetchone()
         else:
-            names = [s.value for s in sources]
-            marks = ",".join("?" * len(names))
+            names = _names(sources)
             row = self._db.execute(
-                f"SELECT max(listed_on) FROM listings WHERE source IN ({marks})", names
+                f"SELECT max(listed_on) FROM listings WHERE source IN ({_marks(names)})", names
             ).fetchone()
         return None if row[0] is None else dt.date.fromisoformat(row[0])
 
@@ -363,10 +377,10 @@ class Store:
     def seen_among(self, subscriber: str, ids: Sequence[str]) -> set[str]:
         """Which of these papers the subscriber was sent (a lookup each)."""
         found: set[str] = set()
-        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunks(ids):
             rows = self._db.execute(
-                f"SELECT paper_id FROM seen WHERE subscriber = ? AND paper_id IN ({marks})",
+                "SELECT paper_id FROM seen WHERE subscriber = ? AND paper_id IN "
+                f"({_marks(chunk)})",
                 (subscriber, *chunk),
             )
             found.update(row[0] for row in rows)
@@ -628,11 +642,10 @@ class Store:
         found: dict[bytes, bytes] = {}
         if self.version < EMBEDDINGS_SINCE:
             return found
-        for start in range(0, len(keys), _KEYS_PER_QUERY):
-            chunk = keys[start : start + _KEYS_PER_QUERY]
+        for chunk in _chunks(keys):
             rows = self._db.execute(
                 "SELECT text_key, vector FROM embeddings WHERE model = ? AND text_key IN "
-                f"({', '.join('?' * len(chunk))})", (model, *chunk),
+                f"({_marks(chunk)})", (model, *chunk),
             )
             found.update((bytes(key), bytes(vector)) for key, vector in rows)
         return found
