@@ -1100,3 +1100,23 @@ def test_the_garbage_collector_is_paused_while_batches_run_in_any_thread() -> No
         assert not gc.isenabled()  # off before, off after
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("zeros", [0.0, 0.5, 0.97, 1.0])
+def test_best_agrees_with_sorting_every_row(zeros: float) -> None:
+    """`best` (partition, then sort the few that can make the cut) picks what sorting each row
+    whole by (score, tie-break order) picks: rows mostly zero, ties, fewer positives than k."""
+    from newsletter.ranking_score import best
+
+    candidates = day(*[paper(f"2508.{i:05d}", f"Paper {i}", upvotes=i % 4) for i in range(40)])
+    rng = np.random.default_rng(3)
+    score = rng.choice([0.5, 0.25, 0.125, 0.7], size=(60, len(candidates)))
+    score[rng.random(score.shape) < zeros] = 0.0
+    ks = rng.integers(0, 12, size=60).tolist()
+    place = {doc: at for at, doc in enumerate(candidates.facts.by_order.tolist())}
+    expected = []
+    for row, k in zip(score, ks, strict=True):
+        positive = [d for d in range(len(candidates)) if row[d] > 0]
+        expected.append(sorted(positive, key=lambda d: (-row[d], place[d]))[:k])
+    assert best(score, candidates, ks) == expected
+    assert any(expected) or zeros == 1.0
