@@ -71,13 +71,14 @@ def test_a_paper_sent_long_ago_and_listed_again_is_not_sent_again(tmp_path: Path
 
 STATES = ("sent", "sent", "sent", "empty", "expired", "planned", "retry", "sending", "failed",
           "cancelled")
+Row = tuple[str, str, str, str]  # digest_date, window_start, state, planned_at
 
 
-def _history(db: sqlite3.Connection, rng: random.Random, subscriber: str) -> list[tuple]:
+def _history(db: sqlite3.Connection, rng: random.Random, subscriber: str) -> list[Row]:
     """Random digests of one subscriber (some dated within the catch-up reach, some long
     before, a few today or later), written as rows; returns (date, window_start, state,
     planned_at) of those before DAY."""
-    rows = []
+    rows: list[Row] = []
     days = rng.sample(range(-3, 60), rng.randint(0, 12))
     for ago in days:
         day = DAY - dt.timedelta(days=ago)
@@ -95,7 +96,7 @@ def _history(db: sqlite3.Connection, rng: random.Random, subscriber: str) -> lis
     return rows
 
 
-def _read_all(rows: list[tuple]) -> EarlierDigests:
+def _read_all(rows: list[Row]) -> EarlierDigests:
     """What the whole history says: the latest sent day, the first window, the latest plan."""
     sent = [dt.date.fromisoformat(r[0]) for r in rows if r[2] == "sent"]
     starts = [dt.date.fromisoformat(r[1]) for r in rows]

@@ -19,6 +19,7 @@ from newsletter.matching import Candidates, Request, rank, rank_many
 from newsletter.models import Paper, Profile, Ranking, Topic
 from newsletter.ranking_evidence import PRESENT, REPEATED, TITLED, Key
 from newsletter.ranking_postings import gather
+from newsletter.ranking_score import best
 from newsletter.ranking_tails import short_title
 from newsletter.ranking_text import analyse_paper, analyse_terms
 from newsletter.textmatch_phrases import SPELLED_OUT
@@ -1106,8 +1107,6 @@ def test_the_garbage_collector_is_paused_while_batches_run_in_any_thread() -> No
 def test_best_agrees_with_sorting_every_row(zeros: float) -> None:
     """`best` (partition, then sort the few that can make the cut) picks what sorting each row
     whole by (score, tie-break order) picks: rows mostly zero, ties, fewer positives than k."""
-    from newsletter.ranking_score import best
-
     candidates = day(*[paper(f"2508.{i:05d}", f"Paper {i}", upvotes=i % 4) for i in range(40)])
     rng = np.random.default_rng(3)
     score = rng.choice([0.5, 0.25, 0.125, 0.7], size=(60, len(candidates)))
