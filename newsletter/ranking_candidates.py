@@ -176,9 +176,9 @@ class Candidates(Index):
         one go (a row each)."""
         matched = np.array([self._matches[text].score for text in texts])
         every, whole = complete_many(self, texts, table)
+        whole = shared(whole)  # its rows are cached below (`excluded_whole`)
         score = np.where(every, matched, 0.0)
         factors = shared(np.where(score >= SOFT_EXCLUDE, SOFT_EXCLUDE_FACTOR, 1.0))
-        shared(whole)
         rows, hard = np.nonzero((score >= HARD_EXCLUDE) & whole)
         each = np.split(shared(hard), np.searchsorted(rows, range(1, len(texts))))
         self._excludes.update(zip(texts, zip(each, factors, strict=True), strict=True))
