@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -87,3 +88,29 @@ def test_relevance_bench_refuses_a_set_that_does_not_add_up(
     with pytest.raises(SystemExit):
         _bench("relevance").main(["--set", str(tmp_path)])
     assert "profiles.yaml lacks speech-audio" in capsys.readouterr().err
+
+
+def test_in_turn_runs_a_bench_with_this_code_and_another_revision(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bench/in_turn.py runs the ranking bench in new processes, this code and HEAD's in turn,
+    and ends with the range of every number each reported; the worktree it made is gone."""
+    script = ["bench/rank.py", "--papers", "60", "--profiles", "40"]
+    _bench("in_turn").main(["--times", "1", "--against", "HEAD", *script])
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out[:2]] == ["1 this", "1 HEAD"]
+    result = json.loads(out[-1])
+    assert (result["script"], result["times"], result["against"]) == (script, 1, "HEAD")
+    for code in ("this", "HEAD"):
+        least, median, most = result["summary"][code]["rank_cold_s"]
+        assert 0 < least == median == most
+        assert result["summary"][code]["profiles"] == [40.0, 40.0, 40.0]
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=REPO, text=True,
+                               capture_output=True, check=True).stdout
+    assert "in-turn-" not in worktrees
+
+
+def test_in_turn_says_which_revision_it_cannot_check_out() -> None:
+    """An --against that git does not know stops the script with git's reason, before any run."""
+    with pytest.raises(SystemExit, match="--against no-such-revision"):
+        _bench("in_turn").main(["--against", "no-such-revision", "bench/rank.py"])
