@@ -90,6 +90,7 @@ def test_relevance_bench_refuses_a_set_that_does_not_add_up(
     assert "profiles.yaml lacks speech-audio" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not (REPO / ".git").exists(), reason="needs a git checkout (worktrees)")
 def test_in_turn_runs_a_bench_with_this_code_and_another_revision(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
