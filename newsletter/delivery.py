@@ -289,11 +289,12 @@ class SmtpTransport:
 
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self._settings
+        plain = s.smtp_security is SmtpSecurity.NONE  # no TLS: the system's CAs are not loaded
         client = aiosmtplib.SMTP(
             hostname=s.smtp_host, port=s.smtp_port_or_default, timeout=s.smtp_timeout,
             use_tls=s.smtp_security is SmtpSecurity.TLS,
             start_tls=s.smtp_security is SmtpSecurity.STARTTLS,
-            validate_certs=True, tls_context=ssl.create_default_context(),
+            validate_certs=True, tls_context=None if plain else ssl.create_default_context(),
         )
         try:
             await client.connect()
