@@ -8,6 +8,7 @@
     .venv/bin/python bench/relevance.py --semantic   # rank by meaning too (the `semantic` extra)
     .venv/bin/python bench/relevance.py --check-cli  # and check the real `preview` agrees
     .venv/bin/python bench/relevance.py --set bench/relevance_dev   # eight more profiles
+    .venv/bin/python bench/relevance.py --all-sets   # all three sets, month and weeks, in one
 
 Loads the August daily-papers fixtures with a tiny loader of its own, turns every profile of
 profiles.yaml into a `Profile` (max_papers=10, the other knobs at their defaults), ranks with
@@ -35,6 +36,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
+import importlib.util
 import json
 import subprocess
 import sys
@@ -43,7 +46,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from ruamel.yaml import YAML
 
@@ -55,6 +58,11 @@ from newsletter.ranking_semantic import Embedder, load_embedder, paper_text
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURES = SHARED / "fixtures" / "hf" / "daily_papers"
 RELEVANCE = SHARED / "relevance"
+ALL_SETS = {  # --all-sets: the shared set, the one checked while tuning, the one written after
+    "shared": RELEVANCE,
+    "dev": Path(__file__).resolve().parent / "relevance_dev",
+    "holdout": Path(__file__).resolve().parent / "relevance_holdout",
+}
 
 Run = dict[str, list[str]]
 Qrels = dict[str, dict[str, int]]
@@ -214,15 +222,16 @@ def month(
         through_the_cli(run, embedder is not None, least, judged)
 
 
-def by_week(
-    papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None,
-    judged: Path,
-) -> None:
-    """Rank each week alone; score (profile, week) rows on that week's judgments."""
+def week_runs(
+    papers: list[Paper], profiles: dict[str, Profile], embedder: Embedder | None, judged: Path
+) -> tuple[Run, Run, Qrels]:
+    """Each week ranked alone: our run and TF-IDF's restricted to the week, a row per (profile,
+    week) that has a relevant paper ("profile@week"), and each row's judgments (the month's,
+    restricted to the week)."""
     qrels, tfidf = load_qrels(judged), load_tfidf(judged)
     run: Run = {}
     baseline_run: Run = {}
-    lines = []
+    week_qrels: Qrels = {}
     for week, pool in weeks(papers).items():
         ids = {p.id for p in pool}
         ranked = rank_pool(pool, profiles, max(p.listed_on for p in pool), papers, embedder)
@@ -232,12 +241,23 @@ def by_week(
                 row = f"{name}@{week}"
                 run[row] = ranked[name]
                 baseline_run[row] = [pid for pid in tfidf[name] if pid in ids]
-                lines += [f"{row}\t{pid}\t{grade}" for pid, grade in this_week.items()]
-    week_qrels = Path(tempfile.mkdtemp()) / "qrels.tsv"
-    week_qrels.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ours = score(run, week_qrels, out)
+                week_qrels[row] = this_week
+    return run, baseline_run, week_qrels
+
+
+def by_week(
+    papers: list[Paper], profiles: dict[str, Profile], out: Path | None, embedder: Embedder | None,
+    judged: Path,
+) -> None:
+    """Rank each week alone; score (profile, week) rows on that week's judgments."""
+    run, baseline_run, week_qrels = week_runs(papers, profiles, embedder, judged)
+    lines = [f"{row}\t{pid}\t{grade}" for row, judged_row in week_qrels.items()
+             for pid, grade in judged_row.items()]
+    qrels_file = Path(tempfile.mkdtemp()) / "qrels.tsv"
+    qrels_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ours = score(run, qrels_file, out)
     print("\n(tfidf baseline, restricted to each week)")
-    baseline = score(baseline_run, week_qrels)
+    baseline = score(baseline_run, qrels_file)
     compare(_per_profile(ours), _per_profile(baseline), "profile (mean of weeks)")
 
 
@@ -316,6 +336,75 @@ def _per_profile(rows: Scores) -> Scores:
     }
 
 
+class SetScores(NamedTuple):
+    """One judged set's mean nDCG@10 over the month and by week, TF-IDF's beside each, and the
+    profiles below TF-IDF over the month."""
+
+    month: float
+    month_tfidf: float
+    weeks: float
+    weeks_tfidf: float
+    below_tfidf_month: list[str]
+
+
+def all_sets(papers: list[Paper], embedder: Embedder | None, min_relevance: float) -> None:
+    """Mean nDCG@10 of every judged set, over the month and by week, beside TF-IDF's, and the
+    mean of those six numbers: what a change to the ranker should raise, not one set alone.
+    Scored in this process with score.py's own function (the tables of the other modes come
+    from running it)."""
+    found = {name: set_scores(papers, embedder, min_relevance, judged)
+             for name, judged in ALL_SETS.items()}
+    six = _mean(number for row in found.values() for number in (row.month, row.weeks))
+    print(f"{'set':<10}{'month':>8}{'TF-IDF':>8}{'weeks':>8}{'TF-IDF':>8}  below TF-IDF (month)")
+    for name, row in found.items():
+        print(f"{name:<10}{row.month:8.3f}{row.month_tfidf:8.3f}{row.weeks:8.3f}"
+              f"{row.weeks_tfidf:8.3f}  {', '.join(row.below_tfidf_month)}")
+    print(f"mean of the six numbers: {six:.4f}")
+    sets = {name: {key: round(value, 4) if isinstance(value, float) else value
+                   for key, value in row._asdict().items()} for name, row in found.items()}
+    print(json.dumps({"ranker": "semantic" if embedder else "lexical",
+                      "min_relevance": min_relevance, "sets": sets, "mean_of_six": round(six, 4)}))
+
+
+def set_scores(
+    papers: list[Paper], embedder: Embedder | None, min_relevance: float, judged: Path
+) -> SetScores:
+    """`SetScores` of one judged set (weeks as `by_week` scores them: a profile's mean over
+    its weeks, then the mean over profiles)."""
+    official = _scorer()
+    profiles = load_profiles(min_relevance, judged)
+    qrels, tfidf = load_qrels(judged), load_tfidf(judged)
+
+    def ndcg(ranked: list[str], judgments: dict[str, int]) -> float:
+        return float(official.score(ranked, judgments, 10)[0])
+
+    run = rank_pool(papers, profiles, max(p.listed_on for p in papers), papers, embedder)
+    ours = {name: ndcg(run[name], qrels[name]) for name in profiles}
+    base = {name: ndcg(tfidf[name], qrels[name]) for name in profiles}
+    week, week_base, week_qrels = week_runs(papers, profiles, embedder, judged)
+    by_week = _per_profile({row: (ndcg(week[row], week_qrels[row]), 0.0) for row in week})
+    base_week = _per_profile({row: (ndcg(week_base[row], week_qrels[row]), 0.0) for row in week})
+    return SetScores(
+        _mean(ours.values()), _mean(base.values()), _mean(v[0] for v in by_week.values()),
+        _mean(v[0] for v in base_week.values()), sorted(p for p in profiles if ours[p] < base[p]),
+    )
+
+
+@functools.cache
+def _scorer() -> Any:
+    """shared/relevance/score.py as a module, for its `score` function."""
+    spec = importlib.util.spec_from_file_location("relevance_score", RELEVANCE / "score.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mean(values: Iterable[float]) -> float:
+    found = list(values)
+    return sum(found) / len(found) if found else 0.0
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse flags, rank, score."""
     parser = argparse.ArgumentParser(
@@ -325,6 +414,9 @@ def main(argv: list[str] | None = None) -> None:
     pools.add_argument("--week", action="store_true", help="rank each week of the month alone")
     pools.add_argument("--daily", action="store_true",
                        help="rank each day alone: what a month of daily digests sends")
+    pools.add_argument("--all-sets", action="store_true",
+                       help="every judged set (shared, dev, holdout), month and weeks, in one "
+                       "summary with the mean of the six numbers")
     parser.add_argument("--min-relevance", type=float, default=DEFAULT_MIN_RELEVANCE,
                         help="every profile's min_relevance (default %(default)s)")
     parser.add_argument("--out", type=Path, help="where to write the run file")
@@ -337,13 +429,16 @@ def main(argv: list[str] | None = None) -> None:
                         "runs/tfidf.json (default: shared/relevance; bench/relevance_dev has "
                         "eight more profiles on the same papers)")
     args = parser.parse_args(argv)
-    if args.check_cli and (args.week or args.daily):
-        parser.error("--check-cli checks the month: not with --week or --daily")
-    if args.out and args.daily:
-        parser.error("--daily counts what digests send and writes no run file: no --out")
-    problem = check_set(args.judged, need_tfidf=not args.daily)
-    if problem:
-        parser.error(f"--set {args.judged}: {problem}")
+    if args.check_cli and (args.week or args.daily or args.all_sets):
+        parser.error("--check-cli checks the month: not with --week, --daily or --all-sets")
+    if args.out and (args.daily or args.all_sets):
+        parser.error("--daily and --all-sets write no run file: no --out")
+    if args.all_sets and args.judged != RELEVANCE:
+        parser.error("--all-sets scores every judged set: no --set")
+    for judged in ALL_SETS.values() if args.all_sets else [args.judged]:
+        problem = check_set(judged, need_tfidf=not args.daily)
+        if problem:
+            parser.error(f"--set {judged}: {problem}")
     try:
         papers, embedder = load_month(), load_embedder() if args.semantic else None
     except ConfigError as exc:
@@ -354,6 +449,9 @@ def main(argv: list[str] | None = None) -> None:
         embedder.embed([paper_text(p) for p in papers])  # cached: each paper embedded once
         print(f"embedded {len(papers)} papers in {time.perf_counter() - start:.1f} s",
               file=sys.stderr)
+    if args.all_sets:
+        all_sets(papers, embedder, args.min_relevance)
+        return
     profiles = load_profiles(args.min_relevance, args.judged)
     if args.daily:
         by_day(papers, profiles, embedder, args.judged)

@@ -115,3 +115,22 @@ def test_in_turn_says_which_revision_it_cannot_check_out() -> None:
     """An --against that git does not know stops the script with git's reason, before any run."""
     with pytest.raises(SystemExit, match="--against no-such-revision"):
         _bench("in_turn").main(["--against", "no-such-revision", "bench/rank.py"])
+
+
+def test_relevance_bench_sums_up_every_judged_set(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--all-sets` scores the three judged sets over the month and by week, beside TF-IDF, and
+    its mean of the six numbers is the mean of what it reports; the profiles it names as below
+    TF-IDF are profiles of that set."""
+    bench = _bench("relevance")
+    bench.main(["--all-sets"])
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert set(result["sets"]) == {"shared", "dev", "holdout"}
+    six = [row[key] for row in result["sets"].values() for key in ("month", "weeks")]
+    assert all(0 < value <= 1 for value in six)
+    assert abs(result["mean_of_six"] - sum(six) / 6) < 0.0002
+    for name, row in result["sets"].items():
+        assert 0 < row["month_tfidf"] <= 1 and 0 < row["weeks_tfidf"] <= 1
+        profiles = bench.load_profiles(0.12, bench.ALL_SETS[name])
+        assert set(row["below_tfidf_month"]) <= set(profiles)
+    with pytest.raises(SystemExit):
+        bench.main(["--all-sets", "--set", str(REPO / "bench" / "relevance_dev")])
