@@ -97,14 +97,6 @@ class Evidence:
         self._zeros = shared(np.zeros(len(index)))  # copied, as that is cheaper than np.zeros
         self._compounds: dict[int, frozenset[tuple[str, str]]] = {}  # `_directions`
 
-    def __call__(self, key: Key) -> Signal:
-        """The signal of a phrase word (a tuple of stems) or of a link (a tuple of pairs)."""
-        table = self.table([key])
-        row = table.rows([[key]])[0, 0]
-        flags = table.flags(row)
-        titled, repeated = np.flatnonzero(flags[TITLED]), np.flatnonzero(flags[REPEATED])
-        return Signal(table.saturated(row), flags[PRESENT], shared(titled), shared(repeated))
-
     def table(self, keys: Iterable[Key]) -> Table:
         """A `Table` of the signals of the keys: those of one stem or pair (most) scattered
         from the postings of all of them at once, the others copied from the cache."""
@@ -220,7 +212,7 @@ class Evidence:
 
 def passing(flags: Mask) -> Matrix:
     """COMPONENT_FACTOR where a phrase is neither whole in the title nor said twice in the
-    abstract, else 1: a row per phrase, from the `Evidence.flags` of its links (or of its one
+    abstract, else 1: a row per phrase, from the `Table.flags` of its links (or of its one
     word), an axis each."""
     every: Mask = np.logical_and.reduce(flags[:, :, TITLED:], axis=1)  # every link: title, repeated
     factors: Matrix = np.where(every[:, 0] | every[:, 1], 1.0, COMPONENT_FACTOR)
