@@ -375,15 +375,16 @@ def set_scores(
     profiles = load_profiles(min_relevance, judged)
     qrels, tfidf = load_qrels(judged), load_tfidf(judged)
 
-    def ndcg(ranked: list[str], judgments: dict[str, int]) -> float:
-        return float(official.score(ranked, judgments, 10)[0])
+    def scored(ranked: list[str], judgments: dict[str, int]) -> tuple[float, float]:
+        ndcg, precision, _ = official.score(ranked, judgments, 10)
+        return float(ndcg), float(precision)
 
     run = rank_pool(papers, profiles, max(p.listed_on for p in papers), papers, embedder)
-    ours = {name: ndcg(run[name], qrels[name]) for name in profiles}
-    base = {name: ndcg(tfidf[name], qrels[name]) for name in profiles}
+    ours = {name: scored(run[name], qrels[name])[0] for name in profiles}
+    base = {name: scored(tfidf[name], qrels[name])[0] for name in profiles}
     week, week_base, week_qrels = week_runs(papers, profiles, embedder, judged)
-    by_week = _per_profile({row: (ndcg(week[row], week_qrels[row]), 0.0) for row in week})
-    base_week = _per_profile({row: (ndcg(week_base[row], week_qrels[row]), 0.0) for row in week})
+    by_week = _per_profile({row: scored(week[row], week_qrels[row]) for row in week})
+    base_week = _per_profile({row: scored(week_base[row], week_qrels[row]) for row in week})
     return SetScores(
         _mean(ours.values()), _mean(base.values()), _mean(v[0] for v in by_week.values()),
         _mean(v[0] for v in base_week.values()), sorted(p for p in profiles if ours[p] < base[p]),
