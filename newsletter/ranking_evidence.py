@@ -210,12 +210,18 @@ class Evidence:
         return Signal(saturated, counts > 0, shared(np.flatnonzero(titled)), shared(repeated))
 
 
-def passing(flags: Mask) -> Matrix:
-    """COMPONENT_FACTOR where a phrase is neither whole in the title nor said twice in the
-    abstract, else 1: a row per phrase, from the `Table.flags` of its links (or of its one
-    word), an axis each."""
+def central(flags: Mask) -> Mask:
+    """Where a phrase is what a paper is about: whole in the title, or said twice in the
+    abstract; a row per phrase, from the `Table.flags` of its links (or of its one word), an
+    axis each."""
     every: Mask = np.logical_and.reduce(flags[:, :, TITLED:], axis=1)  # every link: title, repeated
-    factors: Matrix = np.where(every[:, 0] | every[:, 1], 1.0, COMPONENT_FACTOR)
+    about: Mask = every[:, 0] | every[:, 1]
+    return about
+
+
+def passing(flags: Mask) -> Matrix:
+    """COMPONENT_FACTOR where a phrase is not `central` to a paper, else 1 (same arguments)."""
+    factors: Matrix = np.where(central(flags), 1.0, COMPONENT_FACTOR)
     return factors
 
 

@@ -23,7 +23,16 @@ from typing import NamedTuple
 import numpy as np
 
 from newsletter import textmatch_phrases
-from newsletter.ranking_evidence import PRESENT, TO, Directed, Evidence, Key, Table, passing
+from newsletter.ranking_evidence import (
+    PRESENT,
+    TO,
+    Directed,
+    Evidence,
+    Key,
+    Table,
+    central,
+    passing,
+)
 from newsletter.ranking_index import Index, Mask, Matrix, Positions, Vector, shared
 from newsletter.ranking_text import Pair, pair
 
@@ -224,16 +233,28 @@ def _best_run(links: Matrix, idfs: list[list[float]]) -> Matrix:
 def complete(text: str, evidence: Evidence, *, whole: bool = False) -> Mask:
     """Where a paper has every word of the phrase, or of one of its variants; with `whole`,
     also each next to the next."""
-    found: Mask = complete_many(evidence.index, [text], evidence.table(words([text])))[whole]
-    return found
+    found = complete_many(evidence.index, [text], evidence.table(words([text])))
+    mask: Mask = (found.whole if whole else found.every)[0]
+    return mask
 
 
-def complete_many(index: Index, texts: Sequence[str], table: Table) -> tuple[Mask, Mask]:
-    """`complete` of many phrases (their words and links in `table`), without and with
-    `whole`, a row per phrase each: their variants are looked up together, a matrix per
-    number of words (a batch's exclude phrases cost a few numpy calls, not a few each)."""
+class Completeness(NamedTuple):
+    """Per phrase (a row each) and candidate: whether the paper has every word of the phrase
+    (or of a variant), has them whole (each next to the next), and has them whole where it
+    shows what the paper is about (`ranking_evidence.central`)."""
+
+    every: Mask
+    whole: Mask
+    central: Mask
+
+
+def complete_many(index: Index, texts: Sequence[str], table: Table) -> Completeness:
+    """`complete` of many phrases (their words and links in `table`), and where each is
+    central (`Completeness`): their variants are looked up together, a matrix per number of
+    words (a batch's exclude phrases cost a few numpy calls, not a few each)."""
     n = len(index)
     every, whole = np.zeros((len(texts), n), dtype=bool), np.zeros((len(texts), n), dtype=bool)
+    about = np.zeros((len(texts), n), dtype=bool)
     by_size: dict[int, list[tuple[int, Phrase]]] = {}
     for row, text in enumerate(texts):
         for phrase in variants(text):
@@ -241,11 +262,14 @@ def complete_many(index: Index, texts: Sequence[str], table: Table) -> tuple[Mas
                 by_size.setdefault(len(phrase.stems), []).append((row, phrase))
     for size, found in by_size.items():
         rows = table.rows([[*phrase.stems, *phrase.links] for _, phrase in found])
-        present = table.flags(rows)[:, :, PRESENT]
+        flags = table.flags(rows)
+        present = flags[:, :, PRESENT]
         has_words = present[:, :size].all(axis=1)
         owners = np.array([row for row, _ in found])  # in order, a phrase's variants together
         first = np.flatnonzero(np.diff(owners, prepend=-1))
         every[owners[first]] |= np.logical_or.reduceat(has_words, first, axis=0)
         whole_words = has_words & present[:, size:].all(axis=1)
         whole[owners[first]] |= np.logical_or.reduceat(whole_words, first, axis=0)
-    return every, whole
+        said = whole_words & central(flags[:, size:] if size > 1 else flags[:, :1])
+        about[owners[first]] |= np.logical_or.reduceat(said, first, axis=0)
+    return Completeness(every, whole, about)

@@ -399,27 +399,44 @@ def test_common_words_weigh_little() -> None:
 
 
 @pytest.mark.parametrize(
-    ("title", "abstract", "outcome"),
+    ("title", "abstract", "keywords", "outcome"),
     [
-        ("Medical imaging with sparse attention", "", "excluded: medical imaging"),
+        ("Medical imaging with sparse attention", "", (), "excluded: medical imaging"),
         (
             "Sparse attention",
             "Medical imaging is one of many uses.",
+            (),
             "mentions medical imaging (pushed down)",
         ),
-        ("Sparse attention", "Text and images.", None),
-        ("Sparse attention for imaging", "Imaging at scale: imaging, imaging.", None),
+        (  # said twice in the abstract: what the paper is about
+            "Sparse attention",
+            "Medical imaging is slow. We speed up medical imaging.",
+            (),
+            "excluded: medical imaging",
+        ),
+        (  # a keyword and one mention: a use of the method, not what the paper is about
+            "Sparse attention",
+            "We also try it on medical imaging.",
+            ("sparse attention", "medical imaging"),
+            "mentions medical imaging (pushed down)",
+        ),
+        ("Sparse attention", "Text and images.", (), None),
+        ("Sparse attention for imaging", "Imaging at scale: imaging, imaging.", (), None),
         (  # the words apart, however central: pushed down, never disqualified
             "Medical sparse attention for imaging",
             "Medical records. Imaging, imaging and more imaging.",
+            (),
             "mentions medical … imaging (pushed down)",
         ),
     ],
 )
-def test_exclusions_disqualify_or_push_down(title: str, abstract: str, outcome: str | None) -> None:
-    """An exclude phrase central to a paper disqualifies it; one said in passing pushes it down,
-    and so do its words apart (the reason says they are apart)."""
-    candidates = day(paper("2508.00001", title, abstract))
+def test_exclusions_disqualify_or_push_down(
+    title: str, abstract: str, keywords: tuple[str, ...], outcome: str | None
+) -> None:
+    """An exclude phrase central to a paper (whole in the title, or said twice in the abstract)
+    disqualifies it; one said in passing pushes it down, even in a keyword, and so do its words
+    apart (the reason says they are apart)."""
+    candidates = day(paper("2508.00001", title, abstract, ai_keywords=keywords))
     ranking = rank(
         topics("sparse attention", exclude=("medical imaging",)), candidates, explain=True
     )
