@@ -167,7 +167,7 @@ class Candidates(Index):
         is no image generation paper, and an image guidance paper that also tries its method on
         video, in one keyword and one sentence, is no video paper; both are pushed down (of the
         judged papers that only keywords or one mention disqualified, 4 in 17 were wanted; of
-        those still disqualified, 3 in 52).
+        those still disqualified, 3 in 49).
         """
         found = self._excludes.get(text)
         if found is None:
