@@ -62,6 +62,7 @@ from newsletter.models import Frequency, OnEmpty, Paper, Profile, Source, Subscr
 from newsletter.render import RenderedDigest, Renderer
 from newsletter.store import Store
 from newsletter.store_rows import paper_to_json
+from newsletter.subscribers import WEEKDAYS, load_subscribers
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hf" / "daily_papers"
 MONTH = "2025-08-*.json"
@@ -70,7 +71,7 @@ NOW = dt.datetime(2025, 8, 29, 5, 30, tzinfo=dt.UTC)
 SENDER = "Paper digest <digest@bench.example>"
 POOL = 64  # distinct pre-built messages the ceiling cycles through
 CEILING_TRIES = 3  # the ceiling is measured this many times and the fastest kept
-PHASES = ("plan", "rank", "render", "build_message", "send", "record")
+PHASES = ("load", "plan", "rank", "render", "build_message", "send", "record")
 
 
 # --- subscribers -------------------------------------------------------------------------------
@@ -126,6 +127,30 @@ def make_subscribers(count: int, papers: list[Paper], seed: int) -> list[Subscri
         )
         for i in range(count)
     ]
+
+
+def subscribers_yaml(subscribers: list[Subscriber]) -> str:
+    """The subscribers as a `subscribers.yaml` would list them (strings in JSON's quotes, which
+    YAML reads alike), so that the run loads them as `send` does."""
+    q = json.dumps
+    lines = ["subscribers:"]
+    for s in subscribers:
+        p = s.profile
+        lines.append(f"  - email: {q(s.email)}")
+        if s.name:
+            lines.append(f"    name: {q(s.name)}")
+        topics = ", ".join(q(t.phrase) if t.weight == 1.0 else
+                           f"{{phrase: {q(t.phrase)}, weight: {t.weight}}}" for t in p.topics)
+        lines.append(f"    topics: [{topics}]")
+        for field in ("exclude", "authors", "liked"):
+            if getattr(p, field):
+                lines.append(f"    {field}: [{', '.join(map(q, getattr(p, field)))}]")
+        lines += [f"    min_upvotes: {p.min_upvotes}", f"    max_papers: {p.max_papers}",
+                  f"    trending: {p.trending}", f"    frequency: {s.frequency.value}",
+                  f"    day: {WEEKDAYS[s.weekly_day]}",
+                  f"    sources: [{', '.join(sorted(x.value for x in s.sources))}]",
+                  f"    on_empty: {s.on_empty.value}"]
+    return "\n".join(lines) + "\n"
 
 
 def fill_history(path: Path, subscribers: list[Subscriber], days: int, seed: int) -> None:
@@ -238,21 +263,24 @@ def settings_for(folder: Path, host: str, port: int, connections: int) -> Settin
     """Plain SMTP to the sink on loopback, no rate limits, ignoring any `.env`."""
     return Settings(
         _env_file=None, db=folder / "bench.db", outbox=folder / "outbox",
+        subscribers=folder / "subscribers.yaml",
         smtp_host=host, smtp_port=port, smtp_security=SmtpSecurity.NONE, smtp_timeout=60,
         smtp_connections=connections, rate_per_minute=None, rate_per_hour=None,
         unsubscribe="https://bench.example/manage", templates=None, NEWSLETTER_FROM=SENDER,
     )
 
 
-def send_run(settings: Settings, subscribers: list[Subscriber]) -> tuple[pipeline.RunReport,
-                                                                           float]:
-    """The real send of DAY, timed from planning the first digest to recording the last."""
+def send_run(settings: Settings, phases: Phases) -> tuple[pipeline.RunReport, float]:
+    """The real send of DAY, timed from reading the subscribers file to recording the last
+    digest (the file's reading is the `load` phase)."""
     renderer = Renderer()
     renderer.self_test()
     with Store.open(settings.db) as store:
         runner = pipeline.Runner(settings, store, renderer, make_transport(settings),
                                  clock=lambda: NOW, connect=lambda: make_transport(settings))
         start = time.perf_counter()
+        subscribers = load_subscribers(settings.subscribers)
+        phases.seconds["load"] += time.perf_counter() - start
         report = asyncio.run(pipeline.send_day(runner, subscribers, DAY))
         return report, time.perf_counter() - start
 
@@ -286,13 +314,15 @@ def run_bench(count: int, connections: int, host: str, port: int, folder: Path,
     with Store.open(settings.db) as store:
         papers = load_month(store)
     subscribers = make_subscribers(count, papers, seed)
+    settings.subscribers.write_text(subscribers_yaml(subscribers), encoding="utf-8")
     if history:
         fill_history(settings.db, subscribers, history, seed)
+    del subscribers  # the run reads them from the file
     setup = time.perf_counter() - setup
     phases, largest, kept = Phases(), [0], list[EmailMessage]()
     instrument(phases, largest, kept)
     try:
-        report, wall = send_run(settings, subscribers)
+        report, wall = send_run(settings, phases)
     finally:
         phases.close()
     statuses = Counter(r.status.value for r in report.results)
