@@ -22,6 +22,7 @@ The functions here take text and return text; they are pure.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from newsletter.subscribers_change import (
     subscriber_index,
 )
 from newsletter.subscribers_document import Document
-from newsletter.subscribers_entries import cut_entry, entry_spans, insert_entry
+from newsletter.subscribers_entries import cut_entry, entry_spans, insert_entry, replace_entry
 from newsletter.subscribers_style import Style
 
 
@@ -53,11 +54,12 @@ def add_subscriber(text: str, path: Path, email: str, change: Change) -> str:
     style = Style.of(doc.data)
     entry = style.new_entry(address)
     apply_change(entry, change, style, address, path)
+    if _is_block_seq(doc.data.get("subscribers")) and doc.data["subscribers"]:
+        expected = doc.plain()
+        expected["subscribers"].append(plain_data(entry))
+        return doc.checked(insert_entry(doc, entry), expected)
     expected = doc.load()
     seq = expected.get("subscribers")
-    if _is_block_seq(seq) and seq:
-        seq.append(entry)
-        return doc.checked(insert_entry(doc, entry), expected)
     if seq:
         seq.append(entry)
     else:
@@ -69,23 +71,33 @@ def change_subscriber(text: str, path: Path, email: str, change: Change) -> str:
     """The text with one subscriber changed; the same text when nothing would change."""
     doc = Document(text, path)
     index = find_subscriber(doc.data, email, path)
-    expected = doc.load()
-    entry = expected["subscribers"][index]
+    if _is_block_seq(doc.data["subscribers"]):
+        entry = copy.deepcopy(doc.data["subscribers"][index])
+        apply_change(entry, change, Style.of(doc.data), str(entry["email"]), path)
+        expected = doc.plain()
+        if plain_data(entry) == expected["subscribers"][index]:
+            return text
+        expected["subscribers"][index] = plain_data(entry)
+        return doc.checked(replace_entry(doc, index, entry), expected)
+    tree = doc.load()
+    entry = tree["subscribers"][index]
     apply_change(entry, change, Style.of(doc.data), str(entry["email"]), path)
-    if plain_data(expected) == plain_data(doc.data):
+    if plain_data(tree) == doc.plain():
         return text
-    return doc.checked(doc.merged(expected), expected)
+    return doc.checked(doc.merged(tree), tree)
 
 
 def remove_subscriber(text: str, path: Path, email: str) -> str:
     """The text without one subscriber and without the comment block directly above it."""
     doc = Document(text, path)
     index = find_subscriber(doc.data, email, path)
-    expected = doc.load()
-    del expected["subscribers"][index]
     seq = doc.data["subscribers"]
     if not _is_block_seq(seq):
-        return doc.checked(doc.merged(expected), expected)
+        tree = doc.load()
+        del tree["subscribers"][index]
+        return doc.checked(doc.merged(tree), tree)
+    expected = doc.plain()
+    del expected["subscribers"][index]
     lines = cut_entry(doc.lines, entry_spans(doc.lines, doc.data), index)
     if len(seq) == 1:  # ruamel cannot render an emptied list that had comments
         key_line = int(doc.data.lc.key("subscribers")[0])

@@ -17,7 +17,8 @@ import pytest
 from newsletter.errors import ConfigError, InputError, RunError
 from newsletter.line_merge import merge_lines
 from newsletter.subscribers import parse_text, resolve
-from newsletter.subscribers_change import Change
+from newsletter.subscribers_change import Change, apply_change, find_subscriber
+from newsletter.subscribers_document import SAMPLE, Document
 from newsletter.subscribers_edit import (
     add_subscriber,
     change_subscriber,
@@ -25,9 +26,11 @@ from newsletter.subscribers_edit import (
     remove_subscriber,
 )
 from newsletter.subscribers_file import Snapshot, edit_in_editor, read_snapshot, write_atomic
+from newsletter.subscribers_style import Style
 from tests.conftest import DATA
 
 COMMENTED = DATA / "commented_subscribers.yaml"
+EXAMPLE = DATA.parents[1] / "newsletter" / "sample" / "subscribers.example.yaml"
 ORIGINAL = COMMENTED.read_text(encoding="utf-8")
 LINES = ORIGINAL.splitlines(keepends=True)
 PATH = Path("subscribers.yaml")
@@ -98,6 +101,44 @@ def test_add_to_flow_entries_writes_a_flow_entry() -> None:
 
 
 # --- set ---------------------------------------------------------------------------------------
+
+
+_CHANGES = [
+    Change({"max_papers": 3}), Change({"name": None}), Change({"enabled": False}),
+    Change({"frequency": "weekly", "day": "friday"}), Change({"max_papers": None}),
+    Change({"send_at": "09:15"}), Change(add={"topics": ["graph neural networks"]}),
+    Change(add={"exclude": ["robots"]}), Change(add={"liked": ["2508.00001"]}),
+    Change(add={"authors": ["Ann Other"]}),
+]
+
+
+@pytest.mark.parametrize("path", [COMMENTED, EXAMPLE])
+def test_set_on_the_entry_alone_writes_what_the_whole_file_merge_writes(path: Path) -> None:
+    """`set` renders and merges the changed entry alone (`replace_entry`); for every entry of
+    the commented files and ten kinds of change, the text is the one the merge of the whole
+    re-rendered file gives, comments, blank lines and quoting included."""
+    text = path.read_text(encoding="utf-8")
+    doc = Document(text, path)
+    compared = 0
+    for entry in doc.data["subscribers"]:
+        email = str(entry["email"])
+        for change in _CHANGES:
+            tree = doc.load()
+            apply_change(tree["subscribers"][find_subscriber(doc.data, email, path)], change,
+                         Style.of(doc.data), email, path)
+            whole = doc.checked(doc.merged(tree), tree)
+            assert change_subscriber(text, path, email, change) == whole, (email, change)
+            compared += 1
+    assert compared >= 30
+
+
+def test_a_long_files_indentation_is_found_from_its_first_entries() -> None:
+    """The dumper's indentation is chosen on the first SAMPLE entries of a long list (a dash
+    at column 1 here, as the file is written), so an added entry is written like the others."""
+    entries = [f" - email: u{i}@x.org\n   topics: [t{i}]\n" for i in range(SAMPLE * 2)]
+    text = "subscribers:\n" + "\n".join(entries)
+    new = add_subscriber(text, PATH, "new@x.org", Change(add={"topics": ["RAG"]}))
+    assert new == text + "\n - email: new@x.org\n   topics: [RAG]\n"
 
 
 def test_set_changes_exactly_the_asked_lines() -> None:
