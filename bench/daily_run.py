@@ -7,10 +7,11 @@
 
 Builds N subscribers with varied profiles (1-5 topics drawn from the fixtures' `ai_keywords`,
 popular keywords more often; daily, weekdays or weekly; a few exclusions, followed authors,
-liked papers, arXiv as a second source, `on_empty: note`), imports the August 2025 daily-papers
-fixtures into a fresh ledger and runs the real `pipeline.send_day` for one listing day against a
-local SMTP sink that accepts and discards: Postfix's `smtp-sink`, started here on 127.0.0.1 and
-stopped after (`apt-get install postfix`), or aiosmtpd's `Sink` in a subprocess as a fallback.
+liked papers, arXiv as a second source, `on_empty: note`), writes them to a `subscribers.yaml`,
+imports the August 2025 daily-papers fixtures into a fresh ledger, then reads the file and runs
+the real `pipeline.send_day` for one listing day (as `send` does) against a local SMTP sink
+that accepts and discards: Postfix's `smtp-sink`, started here on 127.0.0.1 and stopped after
+(`apt-get install postfix`), or aiosmtpd's `Sink` in a subprocess as a fallback.
 
 Then, in the same run and against the same sink, the ceiling: as many messages as the run sent,
 pre-built (bytes of messages the run itself built), sent by a bare aiosmtplib loop over the same
@@ -23,8 +24,9 @@ candidate now): what a ledger holds after running that long, to show whether a r
 as the history grows (it should not: planning reads only the recent digests).
 
 Phases are timed by wrapping the functions that do them (exclusive time: a nested phase is not
-counted twice). Everything but SMTP is synchronous in one thread, so those phases never overlap;
-`send` is the rest of the wall time: aiosmtplib's own work, socket I/O and waiting for the sink.
+counted twice); `load` is reading the subscribers file. Everything but SMTP is synchronous in
+one thread, so those phases never overlap; `send` is the rest of the wall time: aiosmtplib's
+own work, socket I/O and waiting for the sink.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The benchmarks at a tiny size, so that the scripts cannot rot: `bench/daily_run.py` at 20
-subscribers against the test SMTP server, `bench/rank.py` at 40 profiles.
+subscribers against the test SMTP server, `bench/rank.py` at 40 profiles, `bench/edit.py` at
+120 subscribers.
 
 Nothing here checks a time: only that the bench runs end to end and reports what it promises.
 """
@@ -39,6 +40,27 @@ def test_daily_run_bench_reports_every_number(tmp_path: Path) -> None:
     assert result["digests_per_s"] > 0 and result["ceiling"]["per_s"] > 0
     assert result["ratio"] > 0 and result["peak_rss_mb"] > 0
     assert 0 < result["largest_html_bytes"] <= 100_000
+
+
+def test_daily_run_writes_subscribers_that_read_back_alike(tmp_path: Path) -> None:
+    """The subscribers the bench makes, written to its file, are read back the same."""
+    bench = _bench()
+    with bench.Store.open(tmp_path / "bench.db") as store:
+        papers = bench.load_month(store)
+    made = bench.make_subscribers(60, papers, 3)
+    path = tmp_path / "subscribers.yaml"
+    path.write_text(bench.subscribers_yaml(made), encoding="utf-8")
+    assert list(bench.load_subscribers(path)) == made
+
+
+def test_edit_bench_times_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """The subscribers commands' bench runs each command and checks what it wrote."""
+    _bench("edit").main(["-n", "120"])
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert result["subscribers"] == 120
+    assert set(result["seconds"]) == {"validate", "show", "add", "set", "remove",
+                                      "load_subscribers"}
+    assert all(value > 0 for value in result["seconds"].values())
 
 
 def test_rank_bench_reports_every_number(capsys: pytest.CaptureFixture[str]) -> None:
