@@ -27,17 +27,17 @@ class Span:
 def entry_spans(lines: list[str], data: CommentedMap) -> list[Span]:
     """Where each entry of the block list `subscribers` is in the file's lines."""
     seq = data["subscribers"]
-    starts = [_dash_line(lines, seq.lc.item(i)[0]) for i in range(len(seq))]
+    starts = [dash_line(lines, seq.lc.item(i)[0]) for i in range(len(seq))]
     stop = _after(data, "subscribers", len(lines))
     spans = []
     for i, start in enumerate(starts):
         limit = starts[i + 1] if i + 1 < len(starts) else stop
         end = max(j for j in range(start, limit) if not is_filler(lines[j]))
-        spans.append(Span(_lead(lines, start, seq.lc.col), start, end))
+        spans.append(Span(comment_lead(lines, start, seq.lc.col), start, end))
     return spans
 
 
-def _dash_line(lines: list[str], line: int) -> int:
+def dash_line(lines: list[str], line: int) -> int:
     """The line of an item's `-` (the item itself may begin on the next line)."""
     while line > 0 and not lines[line].lstrip().startswith("-"):
         line -= 1
@@ -51,7 +51,7 @@ def _after(data: CommentedMap, key: str, default: int) -> int:
     return int(data.lc.key(keys[position])[0]) if position < len(keys) else default
 
 
-def _lead(lines: list[str], start: int, column: int) -> int:
+def comment_lead(lines: list[str], start: int, column: int) -> int:
     """The first line of the comments right above an entry, indented like its `-`."""
     prefix = " " * column + "#"
     while start > 0 and lines[start - 1].startswith(prefix):
