@@ -210,9 +210,9 @@ def _carried(text: str, part: Window, edited: str | None, path: Path,
         return None
     try:
         parse_text(whole, path)
-    except ConfigError:
+        before, window_after, after = (yaml_plain.load(t) for t in (text, edited, whole))
+    except (ConfigError, yaml_plain.NotPlain):
         return None
-    before, window_after, after = (yaml_plain.load(t) for t in (text, edited, whole))
     expected = {**before, "subscribers": intended(before["subscribers"],
                                                   window_after["subscribers"])}
     return whole if after == expected else None

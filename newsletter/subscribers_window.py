@@ -12,6 +12,7 @@ intended; the caller does anything this cannot carry on the whole file, as befor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ from newsletter.subscribers_document import SAMPLE
 from newsletter.subscribers_entries import comment_lead, dash_line
 
 WINDOW_FROM = 4 * SAMPLE  # entries from which a command works on a window of the file
+# Line breaks that str.splitlines and the YAML parser may count differently: no window then.
+_ODD_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,7 @@ class Window:
 def window(text: str, wanted: Iterable[int]) -> Window | None:
     """The window holding the first SAMPLE entries, the `wanted` ones and the last; None for
     a list too short to need one, or not a block list under `subscribers`."""
-    found = _entry_leads(text)
+    found = _entry_leads(text) if not _ODD_BREAKS.search(text.replace("\r\n", "\n")) else None
     if found is None:
         return None
     lines = text.splitlines(keepends=True)

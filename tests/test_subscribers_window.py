@@ -138,3 +138,35 @@ def test_a_change_across_the_windows_seam_is_not_carried() -> None:
     assert carried(whole, part, "a\nD\n") == "a\nb\nc\nD\n"
     assert carried(whole, part, "a\nx\nd\n") == "a\nx\nb\nc\nd\n"
     assert carried(whole, part, "A\nD\n") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        LONG.replace("\n", "\r\n"),  # Windows line ends
+        LONG.replace("user10@example.org", 'user10@example.org\n    exclude: &no ["robots"]')
+        .replace("user12@example.org", "user12@example.org\n    authors: *no"),  # an alias
+        LONG.replace("user1@example.org", 'user1@example.org\n    exclude: &no ["robots"]')
+        .replace("user12@example.org", "user12@example.org\n    authors: *no"),
+    ],
+    ids=["crlf", "alias", "alias-in-window"],
+)
+def test_unusual_files_are_edited_as_the_whole_file_is(text: str) -> None:
+    """Line ends are kept; an alias (to an entry in the window or not) sends the command to
+    the whole file: the same text either way."""
+    email = "user12@example.org"
+    change = Change({"max_papers": 3})
+    assert change_subscriber(text, PATH, email, change) == _change_subscriber(
+        text, PATH, email, change)
+    assert remove_subscriber(text, PATH, email) == _remove_subscriber(text, PATH, email)
+    added = Change(add={"topics": ["RAG"]})
+    assert add_subscriber(text, PATH, "nia@example.org", added) == _add_subscriber(
+        text, PATH, "nia@example.org", added)
+
+
+def test_no_window_where_python_and_yaml_may_count_lines_differently() -> None:
+    """A form feed or a Unicode line separator is a line break to str.splitlines, which the
+    window's line numbers come from, and perhaps not to the YAML parser: no window then."""
+    assert window(LONG, [12]) is not None
+    for odd in ("\x0c", "\u2028", "\r"):
+        assert window(LONG.replace("# her thesis topic", f"# her{odd}thesis topic"), [12]) is None
