@@ -8,11 +8,13 @@ it. A profile keeps the first of them (`models.Profile`), and `subscribers valid
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from newsletter.textmatch_phrases import variants
 
 
+@functools.lru_cache(maxsize=65536)  # a list of 10,000 subscribers shares a few thousand phrases
 def phrase_key(phrase: str) -> tuple[object, ...]:
     """What makes two phrases the same to the ranker: the stems of their words, in order, and
     where a coordination splits them ("X and Y" is two phrases to match, "X Y" one). A phrase
