@@ -54,11 +54,11 @@ def _resolve(out: list[str], mine: list[str], base: list[str], theirs: list[str]
     elif mine != base:
         out.extend(_both_changed(mine, base, theirs))
     elif not base:
-        at = len(out) - len(_filler_tail(out)) or len(out)
+        at = len(out) - len(filler_tail(out)) or len(out)
         out[at:at] = theirs
     else:
         out.extend(theirs)
-        tail = _filler_tail(base)
+        tail = filler_tail(base)
         if tail and theirs[len(theirs) - len(tail):] != tail:
             out.extend(tail)
 
@@ -78,7 +78,7 @@ def _both_changed(mine: list[str], base: list[str], theirs: list[str]) -> list[s
     return merged
 
 
-def _filler_tail(lines: list[str]) -> list[str]:
+def filler_tail(lines: list[str]) -> list[str]:
     end = len(lines)
     while end > 0 and is_filler(lines[end - 1]):
         end -= 1

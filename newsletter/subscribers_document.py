@@ -144,10 +144,15 @@ def _sample(data: CommentedMap, text: str) -> tuple[CommentedMap, str]:
     seq = data.get("subscribers")
     if not isinstance(seq, CommentedSeq) or len(seq) <= SAMPLE or list(data)[-1] != "subscribers":
         return data, text
-    cut = int(seq.lc.item(SAMPLE)[0])
     lines = text.splitlines(keepends=True)
-    while cut > 0 and not lines[cut].lstrip().startswith("-"):
-        cut -= 1  # the item's `-` (the item itself may begin on the next line)
+    cut = dash_line(lines, int(seq.lc.item(SAMPLE)[0]))
     sample = CommentedMap(data)
     sample["subscribers"] = CommentedSeq(seq[:SAMPLE])
     return sample, "".join(lines[:cut])
+
+
+def dash_line(lines: list[str], line: int) -> int:
+    """The line of an item's `-` (the item itself may begin on the next line)."""
+    while line > 0 and not lines[line].lstrip().startswith("-"):
+        line -= 1
+    return line

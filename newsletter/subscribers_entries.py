@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from newsletter.line_merge import is_filler, merge_lines
-from newsletter.subscribers_document import Document
+from newsletter.line_merge import filler_tail, is_filler, merge_lines
+from newsletter.subscribers_document import Document, dash_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +35,6 @@ def entry_spans(lines: list[str], data: CommentedMap) -> list[Span]:
         end = max(j for j in range(start, limit) if not is_filler(lines[j]))
         spans.append(Span(comment_lead(lines, start, seq.lc.col), start, end))
     return spans
-
-
-def dash_line(lines: list[str], line: int) -> int:
-    """The line of an item's `-` (the item itself may begin on the next line)."""
-    while line > 0 and not lines[line].lstrip().startswith("-"):
-        line -= 1
-    return line
 
 
 def _after(data: CommentedMap, key: str, default: int) -> int:
@@ -87,18 +80,9 @@ def replace_entry(doc: Document, index: int, entry: CommentedMap) -> str:
     has: ruamel may hang those on the entry's last value, and render them with it."""
     span = entry_spans(doc.lines, doc.data)[index]
     base = _rendered(doc, doc.data["subscribers"][index])
-    tail = len(base) - len(_without_filler_tail(base))
-    stop = span.end + 1 + tail
+    stop = span.end + 1 + len(filler_tail(base))
     merged = merge_lines(doc.lines[span.start:stop], base, _rendered(doc, entry))
     return "".join(doc.lines[:span.start] + merged + doc.lines[stop:])
-
-
-def _without_filler_tail(lines: list[str]) -> list[str]:
-    """The lines without the blank and comment lines at their end."""
-    end = len(lines)
-    while end > 0 and is_filler(lines[end - 1]):
-        end -= 1
-    return lines[:end]
 
 
 def _rendered(doc: Document, entry: CommentedMap) -> list[str]:

@@ -24,8 +24,8 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
-from newsletter.subscribers_document import SAMPLE
-from newsletter.subscribers_entries import comment_lead, dash_line
+from newsletter.subscribers_document import SAMPLE, dash_line
+from newsletter.subscribers_entries import comment_lead
 
 WINDOW_FROM = 4 * SAMPLE  # entries from which a command works on a window of the file
 # Line breaks that str.splitlines and the YAML parser may count differently: no window then.
