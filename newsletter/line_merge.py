@@ -79,6 +79,7 @@ def _both_changed(mine: list[str], base: list[str], theirs: list[str]) -> list[s
 
 
 def filler_tail(lines: list[str]) -> list[str]:
+    """The blank and comment-only lines at the end of `lines`."""
     end = len(lines)
     while end > 0 and is_filler(lines[end - 1]):
         end -= 1

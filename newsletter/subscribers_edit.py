@@ -30,7 +30,7 @@ import copy
 import difflib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ruamel.yaml.comments import CommentedSeq
 
@@ -51,10 +51,10 @@ from newsletter.subscribers_window import Window, carried, window
 
 def add_subscriber(text: str, path: Path, email: str, change: Change) -> str:
     """The text with a new subscriber appended, written in the style of the existing ones."""
-    part = window(text, ()) if _position(text, email) is None else None
-    if part is not None:
-        edited = _quietly(lambda: _add_subscriber(part.text, path, email, change))
-        whole = _carried(text, part, edited, path, lambda have, new: [*have, new[-1]])
+    found = _window_for(text, email)
+    if found is not None and found.position is None:
+        edited = _quietly(lambda: _add_subscriber(found.window.text, path, email, change))
+        whole = _carried(text, found, edited, path, lambda have, new: [*have, new[-1]])
         if whole is not None:
             return whole
     return _add_subscriber(text, path, email, change)
@@ -62,14 +62,14 @@ def add_subscriber(text: str, path: Path, email: str, change: Change) -> str:
 
 def change_subscriber(text: str, path: Path, email: str, change: Change) -> str:
     """The text with one subscriber changed; the same text when nothing would change."""
-    index = _position(text, email)
-    part = window(text, [index]) if index is not None else None
-    if part is not None and index is not None:
+    found = _window_for(text, email)
+    if found is not None and found.position is not None:
+        index, part = found.position, found.window
         edited = _quietly(lambda: _change_subscriber(part.text, path, email, change))
         if edited is part.text:
             return text
         at = part.entry(index)
-        whole = _carried(text, part, edited, path,
+        whole = _carried(text, found, edited, path,
                          lambda have, new: [*have[:index], new[at], *have[index + 1:]])
         if whole is not None:
             return whole
@@ -78,11 +78,11 @@ def change_subscriber(text: str, path: Path, email: str, change: Change) -> str:
 
 def remove_subscriber(text: str, path: Path, email: str) -> str:
     """The text without one subscriber and without the comment block directly above it."""
-    index = _position(text, email)
-    part = window(text, [index]) if index is not None else None
-    if part is not None and index is not None:
-        edited = _quietly(lambda: _remove_subscriber(part.text, path, email))
-        whole = _carried(text, part, edited, path,
+    found = _window_for(text, email)
+    if found is not None and found.position is not None:
+        index = found.position
+        edited = _quietly(lambda: _remove_subscriber(found.window.text, path, email))
+        whole = _carried(text, found, edited, path,
                          lambda have, new: [*have[:index], *have[index + 1:]])
         if whole is not None:
             return whole
@@ -94,9 +94,9 @@ def entry_text(text: str, path: Path, email: str) -> tuple[int, int, str]:
 
     The lines include the comments right above the entry: they usually say who this is.
     """
-    index = _position(text, email)
-    part = window(text, [index]) if index is not None else None
-    if part is not None and index is not None:
+    found = _window_for(text, email)
+    if found is not None and found.position is not None:
+        part = found.window
         at, line, shown = _entry_text(part.text, path, email)
         return part.entries[at], part.origin[line - 1] + 1, shown
     return _entry_text(text, path, email)
@@ -176,19 +176,32 @@ def _entry_text(text: str, path: Path, email: str) -> tuple[int, int, str]:
     return index, span.lead + 1, "".join(doc.lines[span.lead:span.end + 1])
 
 
-def _position(text: str, email: str) -> int | None:
-    """The subscriber's position in a file of plain YAML, read without the round-trip loader
-    (as `subscriber_index` compares addresses); None if not there, or not plain."""
+class _Found(NamedTuple):
+    """A long file of plain YAML: its data, the subscriber's `position` in its list (None if
+    not there), and the window of it holding that subscriber (`subscribers_window`)."""
+
+    data: dict[str, Any]
+    position: int | None
+    window: Window
+
+
+def _window_for(text: str, email: str) -> _Found | None:
+    """The window for a command on this subscriber, the file read plain once for the command
+    (addresses compared as `subscriber_index` does); None for a short list, or a file that is
+    not plain YAML: the command then edits the whole file."""
     try:
         data = yaml_plain.load(text)
     except yaml_plain.NotPlain:
         return None
     entries = data.get("subscribers") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return None
     wanted = email.strip().lower()
-    for index, entry in enumerate(entries if isinstance(entries, list) else ()):
-        if isinstance(entry, dict) and str(entry.get("email")).strip().lower() == wanted:
-            return index
-    return None
+    index = next((i for i, entry in enumerate(entries)
+                  if isinstance(entry, dict) and str(entry.get("email")).strip().lower() == wanted),
+                 None)
+    part = window(text, () if index is None else [index])
+    return _Found(data, index, part) if part is not None else None
 
 
 def _quietly(edit: Callable[[], str]) -> str | None:
@@ -200,19 +213,20 @@ def _quietly(edit: Callable[[], str]) -> str | None:
         return None
 
 
-def _carried(text: str, part: Window, edited: str | None, path: Path,
+def _carried(text: str, found: _Found, edited: str | None, path: Path,
              intended: Callable[[list[Any], list[Any]], list[Any]]) -> str | None:
     """The whole text with the window's edit carried into it (`carried`), if it is valid and
     its subscribers are exactly the `intended` list (made from the file's and the edited
     window's); else None, and the edit is made on the whole file."""
-    whole = carried(text, part, edited) if edited is not None else None
+    whole = carried(text, found.window, edited) if edited is not None else None
     if edited is None or whole is None:
         return None
     try:
         parse_text(whole, path)
-        before, window_after, after = (yaml_plain.load(t) for t in (text, edited, whole))
+        window_after, after = yaml_plain.load(edited), yaml_plain.load(whole)
     except (ConfigError, yaml_plain.NotPlain):
         return None
+    before = found.data
     expected = {**before, "subscribers": intended(before["subscribers"],
                                                   window_after["subscribers"])}
     return whole if after == expected else None
