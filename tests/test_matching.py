@@ -8,6 +8,7 @@ import datetime as dt
 import gc
 import json
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -1098,16 +1099,18 @@ def test_the_garbage_collector_is_paused_while_batches_run_in_any_thread() -> No
             inside.set()
             release.wait(5)
 
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
     other = threading.Thread(target=batch)
     with pytest.raises(ValueError), gc_paused():
+        assert gc.get_freeze_count() > 0  # what was alive is frozen for the block
         other.start()
         inside.wait(5)
         raise ValueError
     assert not gc.isenabled()  # the other thread's batch, begun second, still runs
+    assert gc.get_freeze_count() > 0
     release.set()
     other.join(5)
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
     gc.disable()
     try:
         with gc_paused():
@@ -1115,6 +1118,32 @@ def test_the_garbage_collector_is_paused_while_batches_run_in_any_thread() -> No
         assert not gc.isenabled()  # off before, off after
     finally:
         gc.enable()
+
+
+def test_the_objects_alive_before_a_pause_are_frozen_for_it_and_collected_after() -> None:
+    """Objects alive when `gc_paused` begins are out of the collector's sight until it ends,
+    so that no collection walks them batch after batch; cyclic garbage among them is still
+    collected once the block is over; and a program's own `gc.freeze` is left as it was."""
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the collector frees it
+
+    gc.collect()  # counts start from zero: no collection comes before the block
+    before = weakref.ref(Node())  # garbage already, not yet collected
+    with gc_paused():
+        assert gc.get_freeze_count() > 0
+        gc.collect()  # a collection asked for inside the block does not see it
+        assert before() is not None
+    gc.collect()
+    assert before() is None and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            pass
+        assert gc.get_freeze_count() == frozen  # not unfrozen by the block
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize("zeros", [0.0, 0.5, 0.97, 1.0])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from newsletter.errors import ConfigError
-from newsletter.models import Frequency, Source, Topic
+from newsletter.models import Frequency, Source, Subscriber, Topic
 from newsletter.subscribers import load_subscribers
 from newsletter.subscribers_lint import warnings
 from tests.conftest import DATA, REPO
@@ -317,3 +319,23 @@ def test_duplicates_are_listed_with_the_other_problems(tmp_path: Path) -> None:
         f"{path}:7:12: `email`: 'not-an-address' is not a valid email address: "
         "An email address must have an @-sign.",
     ]
+
+
+def test_reading_the_file_pauses_the_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is parsed and resolved with the cyclic collector off and the objects alive
+    before frozen (`gc_paused`), and both are back to normal after: what reading makes is
+    kept, and full collections walking it again and again were a sixth of the reading."""
+    from newsletter import subscribers
+
+    seen: list[tuple[bool, int]] = []
+    resolve = subscribers.resolve
+
+    def noting(model: subscribers.SubscribersFile) -> Iterator[Subscriber]:
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        return resolve(model)
+
+    monkeypatch.setattr(subscribers, "resolve", noting)
+    assert load_subscribers(DATA / "subscribers.yaml")
+    [(enabled, frozen)] = seen
+    assert not enabled and frozen > 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
