@@ -6,12 +6,9 @@ collections over every object of the process (papers, caches, subscribers), abou
 the time of a ranking. Paused, it catches up with one young collection after the batch.
 Reading the subscribers file is the same, except that what it makes is kept.
 
-The objects alive when the pause begins are also frozen (`gc.freeze`) until it ends, then
-handed back as old ones: otherwise the young ones among them were promoted batch after batch,
-each promotion counting towards the next full collection, and a run of 10,000 subscribers still
-made one every few dozen batches (0.08 s each for 500 papers and 10,000 profiles). An object
-that becomes cyclic garbage is still collected, at the next full collection instead of a young
-one.
+Nothing is frozen (`gc.freeze`) for the pause, although that saved the one full collection
+left in a ranking of 10,000 profiles: freezing resets the collector's counts, so cyclic garbage
+made just before each of many short pauses (a daemon's) was never collected at all.
 """
 
 from __future__ import annotations
@@ -24,31 +21,22 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _inside = 0  # blocks running now, in any thread
 _paused_here = False  # whether the first of them turned the collector off
-_frozen_here = False  # whether the first of them froze the objects alive then
 
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Run a block with the cyclic collector off and what was alive before it frozen; both
-    undone when the last block running (in any thread) ends: the collector turned on only if
-    it was on before the first began, and nothing frozen if something already was (the
-    program's own `gc.freeze`, which one `gc.unfreeze` would undo)."""
-    global _inside, _paused_here, _frozen_here
+    """Run a block with the cyclic collector off, and on again when the last block running
+    (in any thread) ends, if it was on before the first began."""
+    global _inside, _paused_here
     with _lock:
         if _inside == 0:
             _paused_here = gc.isenabled()
-            _frozen_here = gc.get_freeze_count() == 0
             gc.disable()
-            if _frozen_here:
-                gc.freeze()
         _inside += 1
     try:
         yield
     finally:
         with _lock:
             _inside -= 1
-            if _inside == 0:
-                if _frozen_here:
-                    gc.unfreeze()
-                if _paused_here:
-                    gc.enable()
+            if _inside == 0 and _paused_here:
+                gc.enable()

@@ -8,7 +8,6 @@ import datetime as dt
 import gc
 import json
 import threading
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -1099,18 +1098,16 @@ def test_the_garbage_collector_is_paused_while_batches_run_in_any_thread() -> No
             inside.set()
             release.wait(5)
 
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.isenabled()
     other = threading.Thread(target=batch)
     with pytest.raises(ValueError), gc_paused():
-        assert gc.get_freeze_count() > 0  # what was alive is frozen for the block
         other.start()
         inside.wait(5)
         raise ValueError
     assert not gc.isenabled()  # the other thread's batch, begun second, still runs
-    assert gc.get_freeze_count() > 0
     release.set()
     other.join(5)
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.isenabled()
     gc.disable()
     try:
         with gc_paused():
@@ -1120,30 +1117,22 @@ def test_the_garbage_collector_is_paused_while_batches_run_in_any_thread() -> No
         gc.enable()
 
 
-def test_the_objects_alive_before_a_pause_are_frozen_for_it_and_collected_after() -> None:
-    """Objects alive when `gc_paused` begins are out of the collector's sight until it ends,
-    so that no collection walks them batch after batch; cyclic garbage among them is still
-    collected once the block is over; and a program's own `gc.freeze` is left as it was."""
+def test_cyclic_garbage_made_between_many_pauses_is_still_collected() -> None:
+    """A daemon ranks in many short pauses; cyclic garbage made just before each one must still
+    be collected by the collector on its own. (Freezing what was alive for each pause, which
+    resets the collector's counts, let it pile up without end: 300,000 objects here.)"""
     class Node:
         def __init__(self) -> None:
             self.me = self  # a cycle: only the collector frees it
 
-    gc.collect()  # counts start from zero: no collection comes before the block
-    before = weakref.ref(Node())  # garbage already, not yet collected
-    with gc_paused():
-        assert gc.get_freeze_count() > 0
-        gc.collect()  # a collection asked for inside the block does not see it
-        assert before() is not None
     gc.collect()
-    assert before() is None and gc.get_freeze_count() == 0
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
+    before = len(gc.get_objects())
+    for _ in range(1000):
+        junk = [Node() for _ in range(300)]
+        del junk
         with gc_paused():
             pass
-        assert gc.get_freeze_count() == frozen  # not unfrozen by the block
-    finally:
-        gc.unfreeze()
+    assert len(gc.get_objects()) - before < 30_000
 
 
 @pytest.mark.parametrize("zeros", [0.0, 0.5, 0.97, 1.0])

@@ -322,20 +322,18 @@ def test_duplicates_are_listed_with_the_other_problems(tmp_path: Path) -> None:
 
 
 def test_reading_the_file_pauses_the_collector(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The file is parsed and resolved with the cyclic collector off and the objects alive
-    before frozen (`gc_paused`), and both are back to normal after: what reading makes is
-    kept, and full collections walking it again and again were a sixth of the reading."""
+    """The file is parsed and resolved with the cyclic collector off (`gc_paused`), and it is
+    on again after: what reading makes is kept, and full collections walking it again and
+    again were an eighth of reading 10,000 subscribers."""
     from newsletter import subscribers
 
-    seen: list[tuple[bool, int]] = []
+    seen: list[bool] = []
     resolve = subscribers.resolve
 
     def noting(model: subscribers.SubscribersFile) -> Iterator[Subscriber]:
-        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        seen.append(gc.isenabled())
         return resolve(model)
 
     monkeypatch.setattr(subscribers, "resolve", noting)
     assert load_subscribers(DATA / "subscribers.yaml")
-    [(enabled, frozen)] = seen
-    assert not enabled and frozen > 0
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert seen == [False] and gc.isenabled()
