@@ -13,6 +13,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
 # English function words, plus words every abstract uses ("propose", "novel").
 STOPWORDS = frozenset(
@@ -153,6 +154,18 @@ _SUFFIXES_ENDING: dict[str, tuple[tuple[str, str, int], ...]] = {
     for last in {rule[0][-1] for rule in _SUFFIXES}
 }
 _stem_memo: dict[str, str] = {}
+# Words remembered by `stem` and `analyse`: a run meets some thousands, and a daemon new ones
+# every day for months (the words of a year of arXiv's computer science would fill some 40 MB).
+MEMO_LIMIT = 100_000  # about 20 MB
+_Memoised = TypeVar("_Memoised")
+
+
+def _remember(memo: dict[str, _Memoised], word: str, value: _Memoised) -> _Memoised:
+    """Keep a word's result in a memo, emptied first when it holds MEMO_LIMIT words."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[word] = value
+    return value
 
 
 def stem(word: str) -> str:
@@ -164,8 +177,7 @@ def stem(word: str) -> str:
     """
     done = _stem_memo.get(word)
     if done is None:
-        done = _stem_uncached(word)
-        _stem_memo[word] = done
+        done = _remember(_stem_memo, word, _stem_uncached(word))
     return done
 
 
@@ -360,7 +372,7 @@ def analyse(text: str, local: Mapping[str, str] = {}, *, query: bool = False) ->
                 continue
             found = _word_memo.get(word)
             if found is None:
-                found = _word_memo[word] = _content_stems(word, {}, False)
+                found = _remember(_word_memo, word, _content_stems(word, {}, False))
             stems.extend(found)
         if stems:
             out.append(stems)
@@ -377,7 +389,7 @@ def word_stems(word: str) -> tuple[str, ...]:
     """The content stems of one word of a paper, as `analyse` finds them (memoised with it)."""
     found = _word_memo.get(word)
     if found is None:
-        found = _word_memo[word] = _content_stems(word, {}, False)
+        found = _remember(_word_memo, word, _content_stems(word, {}, False))
     return found
 
 

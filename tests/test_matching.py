@@ -101,6 +101,22 @@ def test_stemmer_conflates_word_forms_only(words: list[str], same: bool) -> None
     assert (len({textmatch.stem(w) for w in words}) == 1) is same
 
 
+def test_the_word_memos_stay_bounded_and_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon reads new words for months: the memos of `stem` and `analyse` are emptied
+    when full, and a word analysed again after that gets the same stems."""
+    text = ("Mixture-of-Experts layers route tokens; sparse experts generalise, and routers "
+            "balance the loads of the experts across devices while training large models.")
+    fresh = textmatch.analyse(text)
+    monkeypatch.setattr(textmatch, "MEMO_LIMIT", 5)
+    monkeypatch.setattr(textmatch, "_word_memo", {})
+    monkeypatch.setattr(textmatch, "_stem_memo", {})
+    for _ in range(3):
+        assert textmatch.analyse(text) == fresh
+        assert [textmatch.word_stems(w) for w in ("experts", "routers")] == [("expert",),
+                                                                                ("router",)]
+        assert 0 < len(textmatch._word_memo) <= 5 and 0 < len(textmatch._stem_memo) <= 5
+
+
 @pytest.mark.parametrize(
     ("text", "short", "long"),
     [
