@@ -17,6 +17,7 @@ import numpy as np
 from newsletter.models import Paper
 from newsletter.ranking_evidence import Evidence, Table
 from newsletter.ranking_facts import Facts
+from newsletter.ranking_fields import Medium, PaperFields
 from newsletter.ranking_index import ArrayT, Index, Mask, Matrix, Positions, Vector, shared
 from newsletter.ranking_label_codes import Codes, label_codes
 from newsletter.ranking_labels import PhraseLabels, matched_reasons
@@ -58,6 +59,8 @@ class Candidates(Index):
         self._matched: dict[bytes, tuple[str, ...]] = {}
         self._multipliers: dict[tuple[float, float], Vector] = {}
         self._below: dict[int, Positions] = {}
+        self._fields: PaperFields | None = None  # `paper_fields`, read when first asked
+        self._elsewhere: dict[Medium, Mask] = {}
 
     @classmethod
     def build(
@@ -250,6 +253,24 @@ class Candidates(Index):
         if found is None:
             below = np.flatnonzero(self.facts.upvotes < min_upvotes)
             found = self._below[min_upvotes] = shared(below)
+        return found
+
+
+    @property
+    def paper_fields(self) -> PaperFields:
+        """The media each candidate works on (`ranking_fields`), read when a profile first
+        names one."""
+        if self._fields is None:
+            self._fields = PaperFields(self.papers)
+        return self._fields
+
+    def elsewhere(self, medium: Medium) -> Mask:
+        """Which candidates are of another medium than a profile's (`ranking_fields`); cached
+        per medium."""
+        found = self._elsewhere.get(medium)
+        if found is None:
+            mask = np.array(self.paper_fields.elsewhere(medium), dtype=bool)
+            found = self._elsewhere[medium] = shared(mask)
         return found
 
 

@@ -3,16 +3,21 @@
 The first reason that applies wins, in this order: "already sent", "liked: already read",
 "excluded: <phrase>", "below min_upvotes (3 < 5)", "not in cs.CL", then for the papers that
 could have been sent: "below the cut (score 0.412)", "weak match (0.080 < 0.12)", "weak
-beside the best match (0.140 < 0.180; 2508.12345 has 1.200)" or "no topic matched". Followed
-authors pass every filter but the first two.
+beside the best match (0.140 < 0.180; 2508.12345 has 1.200)" or "no topic matched", each
+followed, for a paper of another medium than the profile's, by "; about speech and audio, not
+images (pushed down)". Followed authors pass every filter but the first two.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
+
+import numpy as np
 
 from newsletter.models import Excluded
 from newsletter.ranking_candidates import Candidates
+from newsletter.ranking_fields import elsewhere_reason
 from newsletter.ranking_index import Vector
 from newsletter.ranking_score import Plan, best_matches, floors, qualify, relevance
 
@@ -27,11 +32,25 @@ def explain(
     top = f"{c.papers[int(at[0])].id} has {float(best[0]):.3f}" if len(c) else ""
     least = (qualify(plan), float(floors(best)[0]), top)
     blocks = _blocks(plan, c, seen)
+    pushed = defaultdict(str, _pushed(plan, c))
     return tuple(
-        Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc], *least))
+        Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc], *least) + pushed[doc])
         for doc, paper in enumerate(c.papers)
         if paper.id not in picked
     )
+
+
+def _pushed(plan: Plan, c: Candidates) -> dict[int, str]:
+    """"; about <its medium>, not <the profile's> (pushed down)" for each paper of another
+    medium than the profile's (`ranking_fields`), but those of followed authors."""
+    if plan.elsewhere is None:
+        return {}
+    (medium, papers), head, authors = plan.elsewhere, c.paper_fields.head, set(plan.authors)
+    return {
+        doc: "; " + elsewhere_reason(head[doc], medium)
+        for doc in np.flatnonzero(papers).tolist()
+        if doc not in authors
+    }
 
 
 def _blocks(plan: Plan, c: Candidates, seen: Collection[str]) -> dict[int, str]:

@@ -16,7 +16,8 @@ import numpy as np
 from newsletter import textmatch
 from newsletter.models import DEFAULT_MIN_RELEVANCE, Paper, Profile
 from newsletter.ranking_candidates import Candidates
-from newsletter.ranking_index import Matrix, Positions, Vector
+from newsletter.ranking_fields import FIELD_FACTOR, Medium, profile_medium
+from newsletter.ranking_index import Mask, Matrix, Positions, Vector
 
 QUALIFY = DEFAULT_MIN_RELEVANCE  # least relevance to be picked (a profile's min_relevance)
 TOPICAL_SHARE = 0.25  # weight of the TF-IDF cosine beside the phrase matches (1 = as much)
@@ -35,6 +36,14 @@ class Topic(NamedTuple):
     row: int
 
 
+class Elsewhere(NamedTuple):
+    """The medium a profile is about (`ranking_fields`), and which candidates are of another
+    (pushed down)."""
+
+    medium: Medium
+    papers: Mask
+
+
 class Plan(NamedTuple):
     """A profile resolved against the candidates: what each of its parts matches."""
 
@@ -46,6 +55,7 @@ class Plan(NamedTuple):
     in_categories: list[int]
     liked_ids: frozenset[str]
     interests: bool  # False: no topics, likes or authors, so the day's top votes (or categories)
+    elsewhere: Elsewhere | None  # None: the profile is about no medium (most are not)
 
 
 def plan(profile: Profile, c: Candidates, liked_papers: Sequence[Paper]) -> Plan:
@@ -58,10 +68,18 @@ def plan(profile: Profile, c: Candidates, liked_papers: Sequence[Paper]) -> Plan
     categories = _found(c.facts.categories, map(str.casefold, profile.arxiv_categories))
     excludes = [(e, *c.exclusion(e)) for e in profile.exclude] if profile.exclude else []
     interests = bool(topics or likes or profile.authors)
-    return Plan(profile, topics, excludes, likes, authors, categories, wanted, interests)
+    medium = _medium(profile) if topics else None
+    elsewhere = Elsewhere(medium, c.elsewhere(medium)) if medium else None
+    return Plan(profile, topics, excludes, likes, authors, categories, wanted, interests, elsewhere)
 
 
 _NONE: frozenset[str] = frozenset()
+
+
+def _medium(profile: Profile) -> Medium | None:
+    """The medium a profile is about (`ranking_fields`), from the topics it wants (a topic of
+    negative weight is one it does not)."""
+    return profile_medium([t.phrase for t in profile.topics if t.weight > 0])
 
 
 def _found(where: dict[str, list[int]], keys: Iterable[str]) -> list[int]:
@@ -152,7 +170,7 @@ def scores(plans: Sequence[Plan], c: Candidates, seen: Sequence[Collection[str]]
     if minimum.any():
         score[c.facts.upvotes[None, :] < minimum[:, None]] = 0.0
     for row, plan, authors, ids in zip(score, plans, kept, seen, strict=True):
-        if plan.excludes or plan.profile.arxiv_categories:
+        if plan.excludes or plan.profile.arxiv_categories or plan.elsewhere is not None:
             _filter(plan, c, row)
         if authors is not None:
             row[plan.authors] = authors  # followed authors pass every filter
@@ -214,8 +232,10 @@ def _multipliers(c: Candidates, knobs: list[tuple[float, float]]) -> Matrix:
 
 
 def _filter(plan: Plan, c: Candidates, score: Vector) -> None:
-    """Apply the profile's exclusions (push down, or disqualify) and arXiv categories to the
-    scores, in place."""
+    """Apply the profile's exclusions (push down, or disqualify), its medium (push down the
+    papers of another, `ranking_fields`) and arXiv categories to the scores, in place."""
+    if plan.elsewhere is not None:
+        score[plan.elsewhere.papers] *= FIELD_FACTOR
     for _, hard, factor in plan.excludes:
         score *= factor
         score[hard] = 0.0

@@ -1,7 +1,8 @@
 """The reasons of a pick after "matched: ...": its followed authors ("by Percy Liang"), the
 closest liked paper ("like 2305.10431 (Its Name)"), its votes ("trending: 87 votes") or the
-profile's categories, and the exclude phrases it mentions ("mentions video generation (pushed
-down)"), in that order.
+profile's categories, the exclude phrases it mentions ("mentions video generation (pushed
+down)") and another medium than the profile's ("about speech and audio, not images (pushed
+down)", `ranking_fields`), in that order.
 
 They are worked out for all the picks of a batch of profiles at once, a kind of reason at a
 time: a profile at a time, the Python overhead of a few small numpy calls and lists was most
@@ -16,6 +17,7 @@ import numpy as np
 
 from newsletter import textmatch, textmatch_phrases
 from newsletter.ranking_candidates import Candidates
+from newsletter.ranking_fields import elsewhere_reason
 from newsletter.ranking_index import Mask, Positions, Vector
 from newsletter.ranking_score import Plan
 
@@ -35,6 +37,7 @@ def tails(plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions)
         _like_reasons(plans, c, owner, at),
         _vote_reasons(plans, c, owner, at),
         *_exclude_reasons(plans, c, owner, at, authored),
+        _field_reasons(plans, c, owner, at, authored),
     ]
 
 
@@ -156,6 +159,24 @@ def _exclude_reasons(
                 zip(slots[picks, slot].tolist(), whole[picks, slot].tolist(), strict=True)]
         out.append(dict(zip(picks.tolist(), said, strict=True)))
     return out
+
+
+def _field_reasons(
+    plans: Sequence[Plan], c: Candidates, owner: Positions, at: Positions, authored: Mask
+) -> Said:
+    """"about <its medium>, not <the profile's> (pushed down)" for the picks of another medium
+    than their profile's (not those by followed authors)."""
+    placed = np.array([plan.elsewhere is not None for plan in plans])
+    maybe = np.flatnonzero(placed[owner] & ~authored)
+    if not len(maybe):
+        return {}
+    head = c.paper_fields.head
+    said: Said = {}
+    for pick, b, doc in zip(maybe.tolist(), owner[maybe].tolist(), at[maybe].tolist(), strict=True):
+        elsewhere = plans[b].elsewhere
+        if elsewhere is not None and elsewhere.papers[doc]:
+            said[pick] = elsewhere_reason(head[doc], elsewhere.medium)
+    return said
 
 
 def words_apart(text: str) -> str:
