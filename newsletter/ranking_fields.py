@@ -114,8 +114,10 @@ class Medium(NamedTuple):
     named: Fields
 
 
-def profile_medium(topics: Sequence[str]) -> Medium | None:
-    """The medium of a profile's topics, or None if it is about none."""
+@functools.lru_cache(maxsize=65536)
+def profile_medium(topics: tuple[str, ...]) -> Medium | None:
+    """The medium of a profile's topics, or None if it is about none; memoised, as a daemon
+    ranks the same profiles every day."""
     found = [fields for fields in map(_topic_fields, topics) if fields]
     if len(found) < 2:  # most profiles
         return None

@@ -79,7 +79,7 @@ _NONE: frozenset[str] = frozenset()
 def _medium(profile: Profile) -> Medium | None:
     """The medium a profile is about (`ranking_fields`), from the topics it wants (a topic of
     negative weight is one it does not)."""
-    return profile_medium([t.phrase for t in profile.topics if t.weight > 0])
+    return profile_medium(tuple([t.phrase for t in profile.topics if t.weight > 0]))
 
 
 def _found(where: dict[str, list[int]], keys: Iterable[str]) -> list[int]:

@@ -57,7 +57,7 @@ def test_the_media_a_text_names(text: str, fields: set[str]) -> None:
 def test_the_medium_of_a_profile_needs_two_topics_and_half(
     phrases: list[str], medium: Medium | None
 ) -> None:
-    assert profile_medium(phrases) == medium
+    assert profile_medium(tuple(phrases)) == medium
 
 
 def test_a_paper_of_another_medium_is_pushed_down_and_says_so(
