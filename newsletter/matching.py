@@ -14,6 +14,7 @@ The modules, in the order the work flows:
 - `ranking_evidence`: one word or link of a phrase across the candidates;
 - `ranking_phrases`: a profile phrase matched against every candidate;
 - `ranking_similarity`: TF-IDF cosine of a phrase, and of a liked paper, to every candidate;
+- `ranking_fields`: the medium of a profile and of each candidate (images, speech...);
 - `ranking_labels`: how a paper matched a phrase, in the subscriber's words;
 - `ranking_candidates`: `Candidates`, the index plus the caches that profiles share;
 - `ranking_score`: relevance, score and filters of every candidate for one profile;
@@ -42,8 +43,9 @@ The score of a paper (higher is better) is
 - freshness is 1 for a paper listed `today` and halves every HALF_LIFE_DAYS before it (0
   when no `today` was given); `trending` and `recency` are the profile's knobs (recency is 0
   unless asked for: on the judged set, any age boost only cost relevance);
-- pushdown is SOFT_EXCLUDE_FACTOR for each exclude phrase mentioned in passing, else 1
-  (`ranking_candidates`).
+- pushdown is SOFT_EXCLUDE_FACTOR for each exclude phrase mentioned in passing
+  (`ranking_candidates`), and FIELD_FACTOR for a paper of another medium than the profile's
+  (`ranking_fields`), else 1.
 
 A paper needs relevance >= the profile's `min_relevance` (QUALIFY, 0.12, unless it says
 otherwise), and >= RELATIVE_FLOOR of the relevance of the best paper the profile may be sent,
