@@ -25,6 +25,7 @@ from newsletter.cli_support import err, errors, out, subscribers_of
 from newsletter.config import Settings, load_settings
 from newsletter.errors import InputError, RunError
 from newsletter.models import Frequency, Subscriber
+from newsletter.ranking_fields import medium_note, medium_of
 from newsletter.store import Store, damaged
 from newsletter.subscribers import WEEKDAYS, SubscribersFile, parse_file, parse_text, resolve
 from newsletter.subscribers_change import Change, Value
@@ -173,6 +174,8 @@ def show(email: Email) -> None:
     _say(f"# {settings.subscribers}, line {line}")
     _say(block.rstrip("\n"))
     _say(f"# in effect: {_effective(subscriber)}")
+    if (medium := medium_of(subscriber.profile)) is not None:
+        _say(f"# {medium_note(medium)}")
     last = _last_digests(settings, [subscriber.key]).get(subscriber.key, "none yet")
     _say(f"# last digest: {last}")
 

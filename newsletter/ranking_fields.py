@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
-from newsletter.models import Paper
+from newsletter.models import Paper, Profile
 
 FIELD_FACTOR = 0.4  # a paper of another medium than the profile's is pushed down this much
 
@@ -114,6 +114,12 @@ class Medium(NamedTuple):
     named: Fields
 
 
+def medium_of(profile: Profile) -> Medium | None:
+    """The medium a profile is about, from the topics it wants (a topic of negative weight is
+    one it does not), or None."""
+    return profile_medium(tuple([t.phrase for t in profile.topics if t.weight > 0]))
+
+
 @functools.lru_cache(maxsize=65536)
 def profile_medium(topics: tuple[str, ...]) -> Medium | None:
     """The medium of a profile's topics, or None if it is about none; memoised, as a daemon
@@ -171,6 +177,11 @@ class PaperFields:
         if found is None:
             found = self._abstracts[doc] = fields_of(self.papers[doc].abstract)
         return found
+
+
+def medium_note(medium: Medium) -> str:
+    """What `subscribers show` says of a profile's medium."""
+    return f"about {_listed(medium.main)}: papers of other media are pushed down"
 
 
 def elsewhere_reason(paper_fields: Fields, medium: Medium) -> str:

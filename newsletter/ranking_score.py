@@ -16,7 +16,7 @@ import numpy as np
 from newsletter import textmatch
 from newsletter.models import DEFAULT_MIN_RELEVANCE, Paper, Profile
 from newsletter.ranking_candidates import Candidates
-from newsletter.ranking_fields import FIELD_FACTOR, Medium, profile_medium
+from newsletter.ranking_fields import FIELD_FACTOR, Medium, medium_of
 from newsletter.ranking_index import Mask, Matrix, Positions, Vector
 
 QUALIFY = DEFAULT_MIN_RELEVANCE  # least relevance to be picked (a profile's min_relevance)
@@ -68,18 +68,13 @@ def plan(profile: Profile, c: Candidates, liked_papers: Sequence[Paper]) -> Plan
     categories = _found(c.facts.categories, map(str.casefold, profile.arxiv_categories))
     excludes = [(e, *c.exclusion(e)) for e in profile.exclude] if profile.exclude else []
     interests = bool(topics or likes or profile.authors)
-    medium = _medium(profile) if topics else None
+    medium = medium_of(profile) if topics else None
     elsewhere = Elsewhere(medium, c.elsewhere(medium)) if medium else None
     return Plan(profile, topics, excludes, likes, authors, categories, wanted, interests, elsewhere)
 
 
 _NONE: frozenset[str] = frozenset()
 
-
-def _medium(profile: Profile) -> Medium | None:
-    """The medium a profile is about (`ranking_fields`), from the topics it wants (a topic of
-    negative weight is one it does not)."""
-    return profile_medium(tuple([t.phrase for t in profile.topics if t.weight > 0]))
 
 
 def _found(where: dict[str, list[int]], keys: Iterable[str]) -> list[int]:

@@ -315,6 +315,20 @@ def test_show_prints_the_entry_as_written(commented: Path,
     )
 
 
+def test_show_says_the_medium_a_profile_is_about(commented: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A profile whose topics name images twice is about images (`ranking_fields`): `show`
+    says so, as papers of other media are pushed down; a profile about none says nothing."""
+    topics = ["--topic", "autoregressive image generation", "--topic", "visual tokenizers",
+              "--topic", "flow matching"]
+    assert _run(capsys, "add", "ida@example.org", *topics)[0] == 0
+    code, out, _ = _run(capsys, "show", "ida@example.org")
+    assert code == 0
+    assert out.splitlines()[-2:] == [
+        "# about images: papers of other media are pushed down", "# last digest: none yet"]
+    assert "pushed down" not in _run(capsys, "show", "grace@example.org")[1]
+
+
 def test_unknown_address_suggests_a_close_one(commented: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """show, set and remove all name the near miss, with exit 2 and the file untouched."""
