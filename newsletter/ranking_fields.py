@@ -35,7 +35,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "photographs", "photorealistic", "t2i", "picture", "pictures",
     ),
     "video": ("video", "videos"),
-    "speech and audio": (
+    "audio": (
         "speech", "audio", "voice", "voices", "spoken", "music", "sound", "sounds", "acoustic",
         "tts", "asr",
     ),
@@ -185,7 +185,7 @@ def medium_note(medium: Medium) -> str:
 
 
 def elsewhere_reason(paper_fields: Fields, medium: Medium) -> str:
-    """"about speech and audio, not images (pushed down)"."""
+    """"about audio, not images (pushed down)"."""
     return f"about {_listed(paper_fields)}, not {_listed(medium.main)} (pushed down)"
 
 

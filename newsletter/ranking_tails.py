@@ -1,7 +1,7 @@
 """The reasons of a pick after "matched: ...": its followed authors ("by Percy Liang"), the
 closest liked paper ("like 2305.10431 (Its Name)"), its votes ("trending: 87 votes") or the
 profile's categories, the exclude phrases it mentions ("mentions video generation (pushed
-down)") and another medium than the profile's ("about speech and audio, not images (pushed
+down)") and another medium than the profile's ("about audio, not images (pushed
 down)", `ranking_fields`), in that order.
 
 They are worked out for all the picks of a batch of profiles at once, a kind of reason at a
