@@ -123,24 +123,50 @@ def _plural(count: int, word: str) -> str:
 
 
 MAX_ZONE_WIDTH = 20  # longer zone names ("America/Argentina/ComodRivadavia") fold
+LONG_LIST = 200  # a longer list prints as lines: rich took 8 s to lay out 10,000 rows
+MAX_NAME_WIDTH = 24  # a longer name is cut with "…" in the lines of a long list
 
 
 @subscribers_app.command("list")
 @errors
-def list_() -> None:
-    """A table of the subscribers and their last digest."""
+def list_(
+    plain: Annotated[bool, typer.Option(
+        help=f"One line per subscriber, topics last (the default past {LONG_LIST}).")] = False,
+) -> None:
+    """The subscribers and their last digest: a table, or one line each for a long list."""
     settings = load_settings()
     subscribers = subscribers_of(settings)
     last = _last_digests(settings, [s.key for s in subscribers])
+    rows = [(s.email, s.name or "", ", ".join(t.phrase for t in s.profile.topics), _frequency(s),
+             f"{s.send_at:%H:%M} {s.timezone}", last.get(s.key, "—")) for s in subscribers]
+    if plain or len(rows) > LONG_LIST:
+        for line in _lines(rows):
+            out.print(line, markup=False, crop=False)
+        return
     zone = max((len(s.timezone) for s in subscribers), default=0)  # a zone is never split
     table = Table(Column("address", no_wrap=True), Column("name", min_width=8),
                   Column("topics", min_width=14, ratio=1), Column("frequency", min_width=9),
                   Column("time", min_width=min(zone, MAX_ZONE_WIDTH), overflow="fold"),
                   Column("last digest", no_wrap=True))
-    for s in subscribers:
-        table.add_row(s.email, s.name or "", ", ".join(t.phrase for t in s.profile.topics),
-                      _frequency(s), f"{s.send_at:%H:%M} {s.timezone}", last.get(s.key, "—"))
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
+
+
+def _lines(rows: list[tuple[str, str, str, str, str, str]]) -> list[str]:
+    """A header and a line per row, every column but the topics padded to its widest value,
+    the topics last and whole (`grep`, `cut` and `sort` read them)."""
+    header = ("address", "name", "topics", "frequency", "time", "last digest")
+    cut = [(*row[:1], _short(row[1]), *row[2:]) for row in rows]
+    widths = [max(len(row[i]) for row in [header, *cut]) for i in range(6)]
+    order = (0, 1, 3, 4, 5, 2)
+    return ["  ".join(row[i].ljust(widths[i]) if i != 2 else row[i] for i in order).rstrip()
+            for row in [header, *cut]]
+
+
+def _short(name: str) -> str:
+    """A name cut to MAX_NAME_WIDTH characters, with "…"."""
+    return name if len(name) <= MAX_NAME_WIDTH else name[: MAX_NAME_WIDTH - 1] + "…"
 
 
 def _frequency(subscriber: Subscriber) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import cli_support
+from newsletter import cli_subscribers, cli_support
 from newsletter.cli import main
 from newsletter.store import Store
 from newsletter.subscribers import load_subscribers
@@ -284,6 +284,35 @@ def test_list_shows_the_last_digest(commented: Path, capsys: pytest.CaptureFixtu
     assert list(rows) == ["ada@example.org", "Grace@example.org", "alan@example.org"]
     assert "2026-08-13 empty" in rows["Grace@example.org"]
     assert "weekdays" in rows["Grace@example.org"] and "—" in rows["ada@example.org"]
+
+
+def test_list_plain_prints_a_line_per_subscriber(commented: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`--plain`: a header, then one line per subscriber, every column but the topics padded
+    to its widest value, the topics last and whole (for grep, cut and sort)."""
+    code, out, _ = _run(capsys, "list", "--plain")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split("  ")[0].strip() == "address" and lines[0].endswith("topics")
+    grace = next(line for line in lines if line.startswith("Grace@example.org"))
+    assert grace.endswith("LLM agents, tool use")
+    assert "weekdays" in grace and "08:00 America/New_York" in grace
+    assert len(lines) == 4 and lines[0].index("frequency") == grace.index("weekdays")
+
+
+def test_a_long_list_prints_lines(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Past LONG_LIST subscribers, `list` prints lines, not a table (rich took 8 s to lay out
+    10,000 rows); a long name is cut with "…"."""
+    entries = "".join(
+        f"  - email: r{i:03d}@example.org\n    name: {'Ada ' * 10 if i == 7 else 'R'}\n"
+        f"    topics: [topic {i}]\n" for i in range(cli_subscribers.LONG_LIST + 1))
+    (workdir / "subscribers.yaml").write_text(f"subscribers:\n{entries}", encoding="utf-8")
+    code, out, _ = _run(capsys, "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == cli_subscribers.LONG_LIST + 2 and "│" not in out and "┃" not in out
+    assert lines[1].startswith("r000@example.org") and lines[1].endswith("topic 0")
+    assert "Ada Ada Ada Ada Ada Ada…" in lines[8]
 
 
 def test_list_never_splits_a_time_zone(commented: Path, capsys: pytest.CaptureFixture[str],
