@@ -45,6 +45,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("question answering", "QA"),
     ("mathematical", "math"),
     ("speech", "spoken"),
+    ("multilingual", "cross-lingual", "bilingual"),
 )
 
 # textmatch.AMBIGUOUS_ACRONYMS as (acronym, long form). One way: a phrase with the acronym is

@@ -266,6 +266,8 @@ def test_an_ambiguous_acronym_is_not_spelled_out_in_papers(title: str, abstract:
         ("talking avatar animation", "Talking head animation from audio"),
         ("human motion generation", "Human motion synthesis from text"),
         ("text-to-speech", "Expressive speech synthesis with flow matching"),
+        ("multilingual benchmarks", "A bilingual benchmark for spoken dialogue models"),
+        ("multilingual retrieval", "Cross-lingual retrieval with small encoders"),
     ],
 )
 def test_coordinations_and_synonyms_match(phrase: str, title: str) -> None:
