@@ -141,7 +141,7 @@ def list_(
              f"{s.send_at:%H:%M} {s.timezone}", last.get(s.key, "—")) for s in subscribers]
     if plain or len(rows) > LONG_LIST:
         for line in _lines(rows):
-            out.print(line, markup=False, crop=False)
+            out.print(line, markup=False, emoji=False, crop=False)
         return
     zone = max((len(s.timezone) for s in subscribers), default=0)  # a zone is never split
     table = Table(Column("address", no_wrap=True), Column("name", min_width=8),
@@ -157,11 +157,16 @@ def _lines(rows: list[tuple[str, str, str, str, str, str]]) -> list[str]:
     """A header and a line per row, every column but the topics padded to its widest value,
     the topics last and whole (`grep`, `cut` and `sort` read them)."""
     header = ("address", "name", "topics", "frequency", "time", "last digest")
-    cut = [(*row[:1], _short(row[1]), *row[2:]) for row in rows]
+    cut = [(row[0], _short(_one_line(row[1])), _one_line(row[2]), *row[3:]) for row in rows]
     widths = [max(len(row[i]) for row in [header, *cut]) for i in range(6)]
     order = (0, 1, 3, 4, 5, 2)
     return ["  ".join(row[i].ljust(widths[i]) if i != 2 else row[i] for i in order).rstrip()
             for row in [header, *cut]]
+
+
+def _one_line(text: str) -> str:
+    """A name or topics with every run of whitespace (a newline, a tab) as one space."""
+    return " ".join(text.split())
 
 
 def _short(name: str) -> str:

@@ -2,10 +2,10 @@
 
 The first reason that applies wins, in this order: "already sent", "liked: already read",
 "excluded: <phrase>", "below min_upvotes (3 < 5)", "not in cs.CL", then for the papers that
-could have been sent: "below the cut (score 0.412)", "weak match (0.080 < 0.12)", "weak
-beside the best match (0.140 < 0.180; 2508.12345 has 1.200)" or "no topic matched", each
-followed, for a paper of another medium than the profile's, by "; about audio, not images
-(pushed down)". Followed authors pass every filter but the first two.
+could have been sent: "below the cut (score 0.412)" (followed, for a paper of another medium
+than the profile's, by "; about audio, not images (pushed down)": the pushdown is what put it
+below), "weak match (0.080 < 0.12)", "weak beside the best match (0.140 < 0.180; 2508.12345
+has 1.200)" or "no topic matched". Followed authors pass every filter but the first two.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def explain(
     blocks = _blocks(plan, c, seen)
     pushed = defaultdict(str, _pushed(plan, c))
     return tuple(
-        Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc], *least) + pushed[doc])
+        Excluded(paper, blocks.get(doc) or _why_not(rel[doc], scores[doc], *least, pushed[doc]))
         for doc, paper in enumerate(c.papers)
         if paper.id not in picked
     )
@@ -74,12 +74,14 @@ def _blocks(plan: Plan, c: Candidates, seen: Collection[str]) -> dict[int, str]:
     return out
 
 
-def _why_not(rel: float, score: float, least: float, floor: float, best: str) -> str:
+def _why_not(
+    rel: float, score: float, least: float, floor: float, best: str, pushed: str = ""
+) -> str:
     """The reason for a paper that may be sent but was not picked (`least`: the relevance it
     needed, `floor`: what it needed beside the best match, `best`: that paper's id and
-    relevance)."""
+    relevance, `pushed`: what follows "below the cut" for a paper of another medium)."""
     if score > 0:
-        return f"below the cut (score {score:.3f})"
+        return f"below the cut (score {score:.3f}){pushed}"
     if rel <= 0:
         return "no topic matched"
     if rel < least:

@@ -4,9 +4,9 @@ Many topic phrases name a method that papers of every medium use: "flow matching
 guidance", "tokenizers". A profile that names one medium in at least two of its topics, and in
 at least half of them ("autoregressive image generation", "visual tokenizers"), is about that
 medium, and a speech codec that uses flow matching is a near miss for it, however well it
-matches the phrase. Such a paper, one that says in its title or keywords that it works on a
-medium none of the profile's topics names, and does not name the profile's in its abstract
-either, is pushed down (`FIELD_FACTOR`, `ranking_score`) and its reasons say so.
+matches the phrase. Such a paper, one that says in its title or keywords that it works on
+media of which the profile wants none (`Medium.named`), and does not name the profile's in its
+abstract either, is pushed down (`FIELD_FACTOR`, `ranking_score`) and its reasons say so.
 
 A multimodal paper ("multimodal LLM", "omni model", "VLM") is never of another medium. Neither
 is a paper that names no medium in its title and keywords: a method paper may serve any.
@@ -28,26 +28,23 @@ from newsletter.models import Paper, Profile
 
 FIELD_FACTOR = 0.4  # a paper of another medium than the profile's is pushed down this much
 
-# Each medium, the words that say a text works on it (casefolded; a hyphen parts words).
+# Each medium, the words that say a text works on it (casefolded; a hyphen parts words). Not
+# "TTS" or "ASR" (also test-time scaling, attack success rate: `textmatch.AMBIGUOUS_ACRONYMS`),
+# "sound" ("sound and complete") or "manipulation" (of images, of data).
 FIELDS: dict[str, tuple[str, ...]] = {
     "images": (
         "image", "images", "vision", "visual", "pixel", "pixels", "photo", "photos", "photograph",
         "photographs", "photorealistic", "t2i", "picture", "pictures",
     ),
     "video": ("video", "videos"),
-    "audio": (
-        "speech", "audio", "voice", "voices", "spoken", "music", "sound", "sounds", "acoustic",
-        "tts", "asr",
-    ),
+    "audio": ("speech", "audio", "voice", "voices", "spoken", "music", "acoustic"),
     "language models": ("llm", "llms", "language model", "language models"),
     "3D": (
         "3d", "mesh", "meshes", "point cloud", "point clouds", "nerf", "nerfs",
         "gaussian splatting",
     ),
     "motion": ("motion", "motions"),
-    "robots": (
-        "robot", "robots", "robotic", "robotics", "manipulation", "embodied", "vla", "vlas",
-    ),
+    "robots": ("robot", "robots", "robotic", "robotics", "embodied", "vla", "vlas"),
     "molecules": (
         "molecule", "molecules", "molecular", "protein", "proteins", "drug", "drugs", "genome",
         "genomic", "genomics", "chemical", "chemistry",
@@ -104,6 +101,15 @@ def fields_of(text: str) -> Fields:
     return _FIELDS.find(words, set(words))
 
 
+def _words(texts: list[str]) -> list[str]:
+    """The words of several texts (a title and keywords), with "" between two texts, so that
+    no pair of words spans them ("sign language" and "model merging" are no language model)."""
+    words: list[str] = []
+    for text in texts:
+        words += [*_TOKEN.findall(text.casefold()), ""]
+    return words
+
+
 class Medium(NamedTuple):
     """What a profile is about (`main`: named by at least two of its topics and at least half
     of them), and the media it wants papers of (`named`: also those of its topics that name
@@ -153,8 +159,7 @@ class PaperFields:
         self.head: list[Fields] = []
         self.multimodal: list[bool] = []
         for paper in papers:
-            head = "\n".join([paper.title, *paper.ai_keywords])
-            words = _TOKEN.findall(head.casefold())
+            words = _words([paper.title, *paper.ai_keywords])
             present = set(words)
             self.head.append(_FIELDS.find(words, present))
             self.multimodal.append(bool(_MULTIMODAL.find(words, present)))

@@ -2,8 +2,9 @@
 
 A pick's reasons come in this order: the phrases it matched, strongest first ("matched: GUI
 grounding (title), computer-use agents"), followed authors ("by Percy Liang"), the closest liked
-paper ("like 2305.10431"), its votes ("trending: 87 votes") or the profile's categories, and the
-exclude phrases it mentions ("mentions video generation (pushed down)"). Labels come from the
+paper ("like 2305.10431"), its votes ("trending: 87 votes") or the profile's categories, the
+exclude phrases it mentions ("mentions video generation (pushed down)") and another medium
+than the profile's ("about audio, not images (pushed down)"). Labels come from the
 caches of `Candidates`, so a label is spelled once for all subscribers.
 """
 

@@ -315,6 +315,21 @@ def test_a_long_list_prints_lines(workdir: Path, capsys: pytest.CaptureFixture[s
     assert "Ada Ada Ada Ada Ada Ada…" in lines[8]
 
 
+def test_list_plain_prints_every_subscriber_on_one_line_as_written(
+        workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A name or topic with a newline or a tab stays on its subscriber's line, and text that
+    rich would read as an emoji code or markup is printed as written."""
+    (workdir / "subscribers.yaml").write_text(
+        'subscribers:\n  - email: a@example.org\n    name: "Ada\\nLovelace"\n'
+        '    topics: ["diffusion :fire: models", "[bold]x[/bold]", "tab\\there"]\n',
+        encoding="utf-8")
+    code, out, _ = _run(capsys, "list", "--plain")
+    assert code == 0
+    assert out.splitlines()[1].split("  ")[0] == "a@example.org"
+    assert "Ada Lovelace" in out and len(out.splitlines()) == 2
+    assert out.splitlines()[1].endswith("diffusion :fire: models, [bold]x[/bold], tab here")
+
+
 def test_list_never_splits_a_time_zone(commented: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """In 80 columns the topics wrap, but every time zone stays whole on its line (they were

@@ -30,6 +30,8 @@ REASON = "about audio, not images (pushed down)"
         ("Mol-R1: long-CoT reasoning in molecule discovery", {"molecules"}),
         ("flow matching", set()),
         ("imagery and pointwise clouds", set()),  # whole words and whole pairs only
+        ("Test-time scaling (TTS) and the attack success rate (ASR)", set()),  # ambiguous
+        ("A sound and complete proof; data manipulation", set()),
         ("", set()),
     ],
 )
@@ -98,8 +100,18 @@ def test_a_paper_that_may_serve_the_profiles_medium_is_not_pushed_down(spared: P
     assert not [r for r in reasons_of(ranking, "2508.00004") if "pushed down" in r]
 
 
+def test_no_pair_of_words_spans_the_title_and_a_keyword() -> None:
+    """"sign language" ending the title and "model merging" a keyword are no language model."""
+    signs = paper("2508.00004", "Flow matching for sign language", "Hands.",
+                  ai_keywords=("model merging",))
+    spoken = paper("2508.00005", "Flow matching for speech", "A codec.")
+    ranking = rank(topics(*IMAGES), day(signs, spoken, PICTURE))
+    assert not [r for r in reasons_of(ranking, signs.id) if "pushed down" in r]
+    assert reasons_of(ranking, spoken.id)[-1] == REASON
+
+
 def test_keywords_say_a_papers_medium() -> None:
-    keyed = paper("2508.00004", "Flow matching made fast", "A codec.", ai_keywords=("TTS",))
+    keyed = paper("2508.00004", "Flow matching made fast", "A codec.", ai_keywords=("voice",))
     ranking = rank(topics(*IMAGES), day(keyed, PICTURE))
     assert REASON in reasons_of(ranking, keyed.id)
 
@@ -128,8 +140,11 @@ def test_a_followed_authors_paper_is_never_pushed_down() -> None:
 def test_explain_says_a_paper_left_out_was_of_another_medium() -> None:
     ranking = rank(topics(*IMAGES, max_papers=1), day(SPEECH, PICTURE, METHOD), explain=True)
     assert ids(ranking) == [PICTURE.id]
-    assert excluded_reason(ranking, SPEECH.id).endswith("; " + REASON)
+    assert excluded_reason(ranking, SPEECH.id).startswith("below the cut (score ")
+    assert excluded_reason(ranking, SPEECH.id).endswith("); " + REASON)
     assert "pushed down" not in excluded_reason(ranking, METHOD.id)
+    # the filler's speech paper matches no topic: the pushdown changed nothing for it
+    assert excluded_reason(ranking, "2508.90001") == "no topic matched"
 
 
 def test_batched_and_alone_agree_with_and_without_a_medium() -> None:
