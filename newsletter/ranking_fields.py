@@ -122,7 +122,14 @@ class Medium(NamedTuple):
 
 def medium_of(profile: Profile) -> Medium | None:
     """The medium a profile is about, from the topics it wants (a topic of negative weight is
-    one it does not), or None."""
+    one it does not), or None. Most profiles have fewer than two topics that name a medium,
+    and are told so without a tuple of their topics (a `send` plans every profile once)."""
+    naming = 0
+    for topic in profile.topics:
+        if topic.weight > 0 and _topic_fields(topic.phrase):
+            naming += 1
+    if naming < 2:
+        return None
     return profile_medium(tuple([t.phrase for t in profile.topics if t.weight > 0]))
 
 
