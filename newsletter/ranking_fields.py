@@ -18,12 +18,12 @@ month or by week, got worse.
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
+from newsletter import textmatch
 from newsletter.models import Paper, Profile
 
 FIELD_FACTOR = 0.4  # a paper of another medium than the profile's is pushed down this much
@@ -57,7 +57,7 @@ MULTIMODAL = (
 )
 
 Fields = frozenset[str]
-_TOKEN = re.compile(r"[a-z0-9]+")
+_TOKEN = textmatch.WORD  # on casefolded text
 _NO_FIELD: Fields = frozenset()
 
 
