@@ -76,7 +76,6 @@ def plan(profile: Profile, c: Candidates, liked_papers: Sequence[Paper]) -> Plan
 _NONE: frozenset[str] = frozenset()
 
 
-
 def _found(where: dict[str, list[int]], keys: Iterable[str]) -> list[int]:
     """The candidates listed under any of the keys, sorted."""
     found = [where.get(key, ()) for key in keys]
