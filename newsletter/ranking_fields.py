@@ -18,6 +18,7 @@ month or by week, got worse.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
@@ -59,6 +60,7 @@ MULTIMODAL = (
 Fields = frozenset[str]
 _TOKEN = textmatch.WORD  # on casefolded text
 _NO_FIELD: Fields = frozenset()
+_VLA = re.compile(r"\bvision[- ]language[- ]action\b")
 
 
 class _Lexicon:
@@ -97,8 +99,14 @@ _MULTIMODAL = _Lexicon({"multimodal": MULTIMODAL})
 
 def fields_of(text: str) -> Fields:
     """The media a text names."""
-    words = _TOKEN.findall(text.casefold())
+    words = _read(text)
     return _FIELDS.find(words, set(words))
+
+
+def _read(text: str) -> list[str]:
+    """A text's words, casefolded; "vision-language-action" is read as "VLA": a robot policy,
+    whose "vision" is what it sees, not a medium it works on."""
+    return _TOKEN.findall(_VLA.sub("vla", text.casefold()))
 
 
 def _words(texts: list[str]) -> list[str]:
@@ -106,7 +114,7 @@ def _words(texts: list[str]) -> list[str]:
     no pair of words spans them ("sign language" and "model merging" are no language model)."""
     words: list[str] = []
     for text in texts:
-        words += [*_TOKEN.findall(text.casefold()), ""]
+        words += [*_read(text), ""]
     return words
 
 

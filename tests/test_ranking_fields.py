@@ -25,6 +25,7 @@ REASON = "about audio, not images (pushed down)"
         ("TaDiCodec: a speech tokenizer", {"audio"}),
         ("Point clouds and meshes", {"3D"}),
         ("vision-language models", {"images", "language models"}),
+        ("Vision-Language-Action policies", {"robots"}),  # what a robot sees is no medium
         ("LLM-as-a-judge", {"language models"}),
         ("MotionFlux: text-guided motion generation", {"motion"}),
         ("Mol-R1: long-CoT reasoning in molecule discovery", {"molecules"}),
