@@ -4,8 +4,9 @@ The first reason that applies wins, in this order: "already sent", "liked: alrea
 "excluded: <phrase>", "below min_upvotes (3 < 5)", "not in cs.CL", then for the papers that
 could have been sent: "below the cut (score 0.412)" (followed, for a paper of another medium
 than the profile's, by "; about audio, not images (pushed down)": its score was pushed down
-before the cut), "weak match (0.080 < 0.12)", "weak beside the best match (0.140 < 0.180; 2508.12345
-has 1.200)" or "no topic matched". Followed authors pass every filter but the first two.
+before the cut), "weak match (0.080 < 0.12)", "weak beside the best match (0.140 < 0.180;
+2508.12345 has 1.200)" or "no topic matched". Followed authors pass every filter but the first
+two.
 """
 
 from __future__ import annotations
